@@ -1,0 +1,23 @@
+"""Bundled data: the Feynman symbolic-regression table and the planets' orbits."""
+
+from ._feynman import FeynmanLaw as FeynmanLaw
+from ._feynman import MissingColumnsError as MissingColumnsError
+from ._feynman import UnknownLawError as UnknownLawError
+from ._feynman import evaluate_law as evaluate_law
+from ._feynman import feynman_law as feynman_law
+from ._feynman import feynman_table as feynman_table
+from ._kepler import kepler as kepler
+from ._sampling import feynman as feynman
+from ._sampling import make_dataset as make_dataset
+
+__all__ = [
+    "FeynmanLaw",
+    "MissingColumnsError",
+    "UnknownLawError",
+    "evaluate_law",
+    "feynman",
+    "feynman_law",
+    "feynman_table",
+    "kepler",
+    "make_dataset",
+]

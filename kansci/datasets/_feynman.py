@@ -1,0 +1,224 @@
+"""The Feynman symbolic-regression table: 100 physical laws with their sampling ranges."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy
+
+from .._parse import parse_expression
+from ._files import read_bundled_csv
+
+__all__ = [
+    "FeynmanLaw",
+    "MissingColumnsError",
+    "UnknownLawError",
+    "evaluate_law",
+    "feynman_law",
+    "feynman_table",
+]
+
+
+class UnknownLawError(KeyError):
+    """A Feynman law id that is not in the table."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingColumnsError(KeyError):
+    """A table lacks columns that a law needs."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class FeynmanLaw:
+    """One law of the Feynman table.
+
+    Attributes
+    ----------
+    id : str
+        The law's id in the table, e.g. ``"I.6.2a"``.
+    output : str
+        Name of the quantity the law gives.
+    formula : sympy.Expr
+        The law over plain Symbols named exactly as the variables (``I``, ``gamma``, ``lambd``
+        ... are ordinary Symbols here, never sympy's own objects).
+    variables : tuple of (name, low, high)
+        Each variable with its uniform sampling range, in the table's order.
+    symbols : dict of str to sympy.Symbol
+        The Symbol of each variable, by name.
+    """
+
+    id: str
+    output: str
+    formula: sympy.Expr
+    variables: tuple[tuple[str, float, float], ...]
+    symbols: dict[str, sympy.Symbol] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # accept lists; store tuples so that a law is hashable (and cacheable)
+        variables = tuple((str(n), float(lo), float(hi)) for n, lo, hi in self.variables)
+        object.__setattr__(self, "variables", variables)
+        free = {s.name: s for s in self.formula.free_symbols if isinstance(s, sympy.Symbol)}
+        symbols = {
+            n: self.symbols.get(n) or free.get(n) or sympy.Symbol(n) for n, _, _ in variables
+        }
+        object.__setattr__(self, "symbols", symbols)
+        unknown = sorted(set(free) - set(symbols))
+        if unknown:
+            raise ValueError(
+                f"law {self.id}: the formula uses {', '.join(unknown)}, which are not among its "
+                f"variables ({', '.join(symbols) or 'none'}); add them to `variables`"
+            )
+
+    @property
+    def names(self) -> list[str]:
+        """Variable names in the table's order."""
+        return [name for name, _, _ in self.variables]
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Sampling range ``(low, high)`` of each variable, by name."""
+        return {name: (low, high) for name, low, high in self.variables}
+
+    @property
+    def n_vars(self) -> int:
+        """Number of variables."""
+        return len(self.variables)
+
+
+def _parse_variables(text: str, law_id: str) -> tuple[tuple[str, float, float], ...]:
+    variables = []
+    for item in text.split(";"):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise ValueError(
+                f"law {law_id}: variable entry {item!r} is not of the form name:low:high"
+            )
+        name, low, high = parts[0].strip(), float(parts[1]), float(parts[2])
+        if not low < high:
+            raise ValueError(f"law {law_id}: variable {name} has an empty range [{low}, {high}]")
+        variables.append((name, low, high))
+    return tuple(variables)
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> pd.DataFrame:
+    table = read_bundled_csv(
+        "feynman.csv",
+        dtype={"id": str, "output": str, "formula": str, "n_vars": int, "variables": str},
+        keep_default_na=False,
+    )
+    return table
+
+
+def feynman_table() -> pd.DataFrame:
+    """The Feynman table, one row per law.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, ``output``, ``formula`` (text in the syntax of
+        :func:`kansci.parse_expression`), ``n_vars`` and ``variables`` (``;``-separated
+        ``name:low:high`` entries, the uniform sampling range of each variable).
+    """
+    return _table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _laws() -> dict[str, FeynmanLaw]:
+    laws = {}
+    for row in _table().itertuples(index=False):
+        variables = _parse_variables(row.variables, row.id)
+        symbols = {name: sympy.Symbol(name) for name, _, _ in variables}
+        formula = parse_expression(row.formula, symbols)
+        laws[row.id] = FeynmanLaw(row.id, row.output, formula, variables, symbols)
+    return laws
+
+
+def _canonical(law_id: str) -> str:
+    key = re.sub(r"^feynman[ _.-]*", "", law_id.strip(), flags=re.IGNORECASE)
+    return key.replace("_", ".").casefold()
+
+
+def feynman_law(law_id: str | FeynmanLaw) -> FeynmanLaw:
+    """Look up one law of the Feynman table.
+
+    Parameters
+    ----------
+    law_id : str or FeynmanLaw
+        The id, e.g. ``"I.6.2a"``; PMLB-style names such as ``"feynman_I_6_2a"`` are accepted.
+        A FeynmanLaw is returned as it is.
+
+    Raises
+    ------
+    UnknownLawError
+        A KeyError naming the closest ids, when no law has this id.
+    """
+    if isinstance(law_id, FeynmanLaw):
+        return law_id
+    if not isinstance(law_id, str):
+        raise TypeError(f"law_id must be a str such as 'I.6.2a', got {type(law_id).__name__}")
+    laws = _laws()
+    if law_id in laws:
+        return laws[law_id]
+    by_key = {_canonical(k): k for k in laws}
+    key = _canonical(law_id)
+    if key in by_key:
+        return laws[by_key[key]]
+    close = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.6)]
+    hint = f"close ids: {', '.join(close)}" if close else "see feynman_table() for all ids"
+    raise UnknownLawError(f"no Feynman law has the id {law_id!r}; {hint}")
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(law: FeynmanLaw) -> Callable[..., Any]:
+    args = [law.symbols[name] for name in law.names]
+    # dummify: names such as `lambda` or `I` must not reach the generated code as identifiers
+    return sympy.lambdify(args, law.formula, modules=["numpy", "scipy"], dummify=True)
+
+
+def evaluate_law(
+    law: FeynmanLaw | str, data: pd.DataFrame | Mapping[str, Any]
+) -> np.ndarray:
+    """Evaluate a law on a table of its variables.
+
+    Parameters
+    ----------
+    law : FeynmanLaw or str
+        The law or its id.
+    data : DataFrame or mapping of name to array
+        Must hold a column for each of the law's variables; other columns are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        The law's output, float64, one value per row.
+
+    Raises
+    ------
+    MissingColumnsError
+        A KeyError naming the missing columns.
+    """
+    law = feynman_law(law)
+    missing = [name for name in law.names if name not in data]
+    if missing:
+        have = ", ".join(map(str, list(data.keys())[:20]))
+        raise MissingColumnsError(
+            f"law {law.id} needs columns {', '.join(missing)}, which the data lacks "
+            f"(it has: {have or 'no columns'})"
+        )
+    columns = [np.asarray(data[name], dtype=float) for name in law.names]
+    n_rows = len(columns[0]) if columns else 0
+    values = np.asarray(_compiled(law)(*columns), dtype=float)
+    return np.array(np.broadcast_to(values, (n_rows,)), dtype=float)

@@ -1,0 +1,105 @@
+"""Sampling train/test tables from a law, following SRBench's ground-truth protocol."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import sympy
+
+from ._feynman import FeynmanLaw, evaluate_law, feynman_law
+
+__all__ = ["feynman", "make_dataset"]
+
+
+def _check_count(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _sample(law: FeynmanLaw, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    lows = np.array([low for _, low, _ in law.variables])
+    highs = np.array([high for _, _, high in law.variables])
+    values = rng.uniform(lows, highs, size=(n, law.n_vars))
+    table = pd.DataFrame(values, columns=law.names)
+    table[law.output] = evaluate_law(law, table)
+    return table
+
+
+def make_dataset(
+    law: FeynmanLaw | str,
+    n_train: int = 2000,
+    n_test: int = 1000,
+    noise: float = 0.0,
+    seed: int | np.random.Generator = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sample a training and a test table from a law (SRBench protocol).
+
+    Each variable is drawn uniformly from its range. Gaussian noise with standard deviation
+    ``noise * RMS(y_train)`` is added to the training target only; the test table is clean.
+
+    Parameters
+    ----------
+    law : FeynmanLaw or str
+        The law or its id.
+    n_train, n_test : int
+        Number of rows in each table (``n_test`` may be 0).
+    noise : float
+        Relative noise level (SRBench uses 0, 0.001, 0.01 and 0.1).
+    seed : int or numpy.random.Generator
+        Seed of ``numpy.random.default_rng``. The train inputs, test inputs and noise come
+        from three independent streams, so the inputs do not change with the noise level or
+        with the size of the other table.
+
+    Returns
+    -------
+    (train, test) : tuple of pandas.DataFrame
+        Columns: the variables in the table's order, then the output.
+    """
+    law = feynman_law(law)
+    n_train = _check_count("n_train", n_train, 1)
+    n_test = _check_count("n_test", n_test, 0)
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
+        raise ValueError(f"noise must be a number >= 0 (e.g. 0.01), got {noise!r}")
+    if not np.isfinite(noise):
+        raise ValueError(f"noise must be finite, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    train_rng, test_rng, noise_rng = (
+        np.random.default_rng(int(s)) for s in rng.integers(0, 2**63 - 1, size=3)
+    )
+    train = _sample(law, n_train, train_rng)
+    test = _sample(law, n_test, test_rng)
+    if noise > 0:
+        y = train[law.output].to_numpy()
+        scale = float(noise) * float(np.sqrt(np.mean(np.square(y))))
+        train[law.output] = y + noise_rng.normal(0.0, scale, size=n_train)
+    return train, test
+
+
+def feynman(
+    law_id: str | FeynmanLaw,
+    n: int = 2000,
+    noise: float = 0.0,
+    seed: int | np.random.Generator = 0,
+) -> tuple[pd.DataFrame, sympy.Expr]:
+    """A table sampled from a Feynman law, and the law's formula.
+
+    Parameters
+    ----------
+    law_id : str or FeynmanLaw
+        The law's id, e.g. ``"I.6.2a"``.
+    n : int
+        Number of rows.
+    noise, seed
+        As in :func:`make_dataset`; the table equals its training table.
+
+    Returns
+    -------
+    (pandas.DataFrame, sympy.Expr)
+        The variables and the (noisy) output column, and the true formula.
+    """
+    law = feynman_law(law_id)
+    train, _ = make_dataset(law, n_train=n, n_test=0, noise=noise, seed=seed)
+    return train, law.formula
