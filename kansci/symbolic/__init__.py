@@ -1,0 +1,27 @@
+"""Symbolic snapping: fit a KAN edge with ``c*f(a*x + b) + d`` over a library of primitives.
+
+- :class:`Primitive`, :class:`Library`: the functions ``f`` (``Library.default()`` for the
+  built-in 22; ``lib.add(name, "sinh(x)")`` for more, parsed without ``eval``);
+- :func:`fit_affine`: the best ``(a, b, c, d)`` for one primitive, as an :class:`AffineFit`;
+- :func:`suggest` / :func:`best_fit`: all primitives ranked, fit quality first, simplicity second.
+"""
+
+from ._affine import AffineFit as AffineFit
+from ._affine import fit_affine as fit_affine
+from ._library import Library as Library
+from ._primitive import X as X
+from ._primitive import Primitive as Primitive
+from ._rank import best_fit as best_fit
+from ._rank import ranked_fits as ranked_fits
+from ._rank import suggest as suggest
+
+__all__ = [
+    "AffineFit",
+    "Library",
+    "Primitive",
+    "X",
+    "best_fit",
+    "fit_affine",
+    "ranked_fits",
+    "suggest",
+]
