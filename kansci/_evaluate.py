@@ -19,7 +19,7 @@ import scipy.special
 import sympy
 import torch
 
-__all__ = ["numpy_function", "torch_function", "TorchExpression"]
+__all__ = ["TorchExpression", "numpy_function", "torch_function"]
 
 _Node = Callable[[Sequence[Any]], Any]
 
@@ -35,72 +35,49 @@ def _torch_heaviside(a: torch.Tensor) -> torch.Tensor:
     return torch.heaviside(a, torch.full_like(a, 0.5))
 
 
-_NUMPY_FUNCTIONS: dict[type, Callable[..., Any]] = {
-    sympy.exp: np.exp,
-    sympy.log: np.log,
-    sympy.sin: np.sin,
-    sympy.cos: np.cos,
-    sympy.tan: np.tan,
-    sympy.cot: lambda a: 1.0 / np.tan(a),
-    sympy.sec: lambda a: 1.0 / np.cos(a),
-    sympy.csc: lambda a: 1.0 / np.sin(a),
-    sympy.asin: np.arcsin,
-    sympy.acos: np.arccos,
-    sympy.atan: np.arctan,
-    sympy.acot: lambda a: np.arctan(1.0 / a),
-    sympy.sinh: np.sinh,
-    sympy.cosh: np.cosh,
-    sympy.tanh: np.tanh,
-    sympy.coth: lambda a: 1.0 / np.tanh(a),
-    sympy.sech: lambda a: 1.0 / np.cosh(a),
-    sympy.csch: lambda a: 1.0 / np.sinh(a),
-    sympy.asinh: np.arcsinh,
-    sympy.acosh: np.arccosh,
-    sympy.atanh: np.arctanh,
-    sympy.Abs: np.abs,
-    sympy.sign: np.sign,
-    sympy.erf: scipy.special.erf,
-    sympy.erfc: scipy.special.erfc,
-    sympy.floor: np.floor,
-    sympy.ceiling: np.ceil,
-    sympy.Heaviside: _np_heaviside,
-    sympy.atan2: np.arctan2,
-    sympy.Min: lambda *a: functools.reduce(np.minimum, a),
-    sympy.Max: lambda *a: functools.reduce(np.maximum, a),
-}
+def _recip(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda a: 1.0 / f(a)
 
-_TORCH_FUNCTIONS: dict[type, Callable[..., Any]] = {
-    sympy.exp: torch.exp,
-    sympy.log: torch.log,
-    sympy.sin: torch.sin,
-    sympy.cos: torch.cos,
-    sympy.tan: torch.tan,
-    sympy.cot: lambda a: 1.0 / torch.tan(a),
-    sympy.sec: lambda a: 1.0 / torch.cos(a),
-    sympy.csc: lambda a: 1.0 / torch.sin(a),
-    sympy.asin: torch.asin,
-    sympy.acos: torch.acos,
-    sympy.atan: torch.atan,
-    sympy.acot: lambda a: torch.atan(1.0 / a),
-    sympy.sinh: torch.sinh,
-    sympy.cosh: torch.cosh,
-    sympy.tanh: torch.tanh,
-    sympy.coth: lambda a: 1.0 / torch.tanh(a),
-    sympy.sech: lambda a: 1.0 / torch.cosh(a),
-    sympy.csch: lambda a: 1.0 / torch.sinh(a),
-    sympy.asinh: torch.asinh,
-    sympy.acosh: torch.acosh,
-    sympy.atanh: torch.atanh,
-    sympy.Abs: torch.abs,
-    sympy.sign: torch.sign,
-    sympy.erf: torch.special.erf,
-    sympy.erfc: torch.special.erfc,
-    sympy.floor: torch.floor,
-    sympy.ceiling: torch.ceil,
-    sympy.Heaviside: _torch_heaviside,
-    sympy.atan2: torch.atan2,
-    sympy.Min: lambda *a: functools.reduce(torch.minimum, a),
-    sympy.Max: lambda *a: functools.reduce(torch.maximum, a),
+
+# sympy function -> (numpy implementation, torch implementation)
+_FUNCTIONS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    sympy.exp: (np.exp, torch.exp),
+    sympy.log: (np.log, torch.log),
+    sympy.sin: (np.sin, torch.sin),
+    sympy.cos: (np.cos, torch.cos),
+    sympy.tan: (np.tan, torch.tan),
+    sympy.cot: (_recip(np.tan), _recip(torch.tan)),
+    sympy.sec: (_recip(np.cos), _recip(torch.cos)),
+    sympy.csc: (_recip(np.sin), _recip(torch.sin)),
+    sympy.asin: (np.arcsin, torch.asin),
+    sympy.acos: (np.arccos, torch.acos),
+    sympy.atan: (np.arctan, torch.atan),
+    sympy.acot: (lambda a: np.arctan(1.0 / a), lambda a: torch.atan(1.0 / a)),
+    sympy.sinh: (np.sinh, torch.sinh),
+    sympy.cosh: (np.cosh, torch.cosh),
+    sympy.tanh: (np.tanh, torch.tanh),
+    sympy.coth: (_recip(np.tanh), _recip(torch.tanh)),
+    sympy.sech: (_recip(np.cosh), _recip(torch.cosh)),
+    sympy.csch: (_recip(np.sinh), _recip(torch.sinh)),
+    sympy.asinh: (np.arcsinh, torch.asinh),
+    sympy.acosh: (np.arccosh, torch.acosh),
+    sympy.atanh: (np.arctanh, torch.atanh),
+    sympy.Abs: (np.abs, torch.abs),
+    sympy.sign: (np.sign, torch.sign),
+    sympy.erf: (scipy.special.erf, torch.special.erf),
+    sympy.erfc: (scipy.special.erfc, torch.special.erfc),
+    sympy.floor: (np.floor, torch.floor),
+    sympy.ceiling: (np.ceil, torch.ceil),
+    sympy.Heaviside: (_np_heaviside, _torch_heaviside),
+    sympy.atan2: (np.arctan2, torch.atan2),
+    sympy.Min: (
+        lambda *a: functools.reduce(np.minimum, a),
+        lambda *a: functools.reduce(torch.minimum, a),
+    ),
+    sympy.Max: (
+        lambda *a: functools.reduce(np.maximum, a),
+        lambda *a: functools.reduce(torch.maximum, a),
+    ),
 }
 
 
@@ -124,13 +101,13 @@ class _Backend:
         return torch.as_tensor(value, dtype=ref.dtype, device=ref.device)
 
 
-_NUMPY = _Backend("numpy", _NUMPY_FUNCTIONS)
-_TORCH = _Backend("torch", _TORCH_FUNCTIONS)
+_NUMPY = _Backend("numpy", {k: v[0] for k, v in _FUNCTIONS.items()})
+_TORCH = _Backend("torch", {k: v[1] for k, v in _FUNCTIONS.items()})
 
 
 def supported_functions() -> list[str]:
     """Names of the sympy functions both backends evaluate."""
-    return sorted(f.__name__ for f in _NUMPY_FUNCTIONS)
+    return sorted(f.__name__ for f in _FUNCTIONS)
 
 
 # --------------------------------------------------------------------------- compiler
@@ -183,7 +160,9 @@ def _compile(expr: sympy.Basic, index: dict[sympy.Symbol, int], be: _Backend) ->
     )
 
 
-def _compile_pow(expr: sympy.Pow, index: dict[sympy.Symbol, int], be: _Backend) -> _Node:
+def _compile_pow(
+    expr: sympy.Pow, index: dict[sympy.Symbol, int], be: _Backend
+) -> _Node:
     base, exponent = expr.args
     b = _compile(base, index, be)
     if exponent.free_symbols:
@@ -199,17 +178,11 @@ def _compile_pow(expr: sympy.Pow, index: dict[sympy.Symbol, int], be: _Backend) 
         n = int(exponent)
         if n == -1:
             return lambda args: 1.0 / b(args)
-        if n == 2:
-            return lambda args: _square(b(args))
         if n < 0:
             return lambda args: 1.0 / (b(args) ** -n)
         return lambda args: b(args) ** n
     value = _constant(exponent)
     return lambda args: b(args) ** value
-
-
-def _square(a: Any) -> Any:
-    return a * a
 
 
 def _check_symbols(expr: sympy.Basic, symbols: Sequence[sympy.Symbol]) -> tuple:
@@ -226,7 +199,9 @@ def _check_symbols(expr: sympy.Basic, symbols: Sequence[sympy.Symbol]) -> tuple:
     symbols = tuple(symbols)
     for s in symbols:
         if not isinstance(s, sympy.Symbol):
-            raise TypeError(f"symbols must be sympy Symbols, got {s!r} ({type(s).__name__})")
+            raise TypeError(
+                f"symbols must be sympy Symbols, got {s!r} ({type(s).__name__})"
+            )
     if len(set(symbols)) != len(symbols):
         raise ValueError(f"symbols must be distinct, got {symbols}")
     missing = expr.free_symbols - set(symbols)
@@ -242,7 +217,9 @@ def _check_symbols(expr: sympy.Basic, symbols: Sequence[sympy.Symbol]) -> tuple:
 class _Compiled:
     """A compiled expression; call it with one array/tensor per symbol."""
 
-    def __init__(self, expr: sympy.Basic, symbols: Sequence[sympy.Symbol], be: _Backend):
+    def __init__(
+        self, expr: sympy.Basic, symbols: Sequence[sympy.Symbol], be: _Backend
+    ):
         self.expr, self.symbols = _check_symbols(expr, symbols)
         self._backend = be
         self._node = _compile(self.expr, {s: i for i, s in enumerate(self.symbols)}, be)

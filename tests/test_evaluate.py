@@ -29,11 +29,26 @@ CASES = [
     (2**y, 2.0**YS),
     (x**y, XS**YS),
     (sympy.exp(-(x**2)) * sympy.log(x), np.exp(-(XS**2)) * np.log(XS)),
-    (sympy.sin(sympy.pi * x) + sympy.cos(y) - sympy.tan(x), np.sin(np.pi * XS) + np.cos(YS) - np.tan(XS)),
-    (sympy.cot(x) + sympy.sec(x) + sympy.csc(x), 1 / np.tan(XS) + 1 / np.cos(XS) + 1 / np.sin(XS)),
-    (sympy.asin(y) + sympy.acos(y) * sympy.atan(y), np.arcsin(YS) + np.arccos(YS) * np.arctan(YS)),
-    (sympy.sinh(y) + sympy.cosh(y) + sympy.tanh(y), np.sinh(YS) + np.cosh(YS) + np.tanh(YS)),
-    (sympy.asinh(y) + sympy.acosh(1 + x) + sympy.atanh(y), np.arcsinh(YS) + np.arccosh(1 + XS) + np.arctanh(YS)),
+    (
+        sympy.sin(sympy.pi * x) + sympy.cos(y) - sympy.tan(x),
+        np.sin(np.pi * XS) + np.cos(YS) - np.tan(XS),
+    ),
+    (
+        sympy.cot(x) + sympy.sec(x) + sympy.csc(x),
+        1 / np.tan(XS) + 1 / np.cos(XS) + 1 / np.sin(XS),
+    ),
+    (
+        sympy.asin(y) + sympy.acos(y) * sympy.atan(y),
+        np.arcsin(YS) + np.arccos(YS) * np.arctan(YS),
+    ),
+    (
+        sympy.sinh(y) + sympy.cosh(y) + sympy.tanh(y),
+        np.sinh(YS) + np.cosh(YS) + np.tanh(YS),
+    ),
+    (
+        sympy.asinh(y) + sympy.acosh(1 + x) + sympy.atanh(y),
+        np.arcsinh(YS) + np.arccosh(1 + XS) + np.arctanh(YS),
+    ),
     (sympy.Abs(y) * sympy.sign(y), np.abs(YS) * np.sign(YS)),
     (sympy.erf(y) + sympy.erfc(x), scipy.special.erf(YS) + scipy.special.erfc(XS)),
     (sympy.E * x + sympy.pi, np.e * XS + np.pi),
@@ -94,7 +109,9 @@ def test_torch_follows_dtype_and_is_differentiable():
     g(xt, yt).sum().backward()
     dfdx = numpy_function(sympy.diff(expr, x), [x, y])(XS, YS)
     np.testing.assert_allclose(xt.grad.numpy(), dfdx, rtol=1e-10)
-    out32 = g(torch.tensor(XS, dtype=torch.float32), torch.tensor(YS, dtype=torch.float32))
+    out32 = g(
+        torch.tensor(XS, dtype=torch.float32), torch.tensor(YS, dtype=torch.float32)
+    )
     assert out32.dtype == torch.float32
 
 
@@ -106,7 +123,9 @@ def test_torch_expression_parameters_and_to_sympy():
     X = torch.tensor(np.column_stack([XS, YS]))
     out = module(X)
     assert out.shape == (50,)
-    np.testing.assert_allclose(out.detach().numpy(), numpy_function(expr, [x, y])(XS, YS), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.detach().numpy(), numpy_function(expr, [x, y])(XS, YS), rtol=1e-12
+    )
     with torch.no_grad():
         module.constants[0] = 3.0
     assert module.to_sympy().has(sympy.Float(3.0))
@@ -123,7 +142,9 @@ def test_torch_expression_constants_train():
     X = torch.tensor(np.column_stack([XS, YS]))
     target = torch.tensor(2.0 * np.sin(3.0 * XS) + YS)
     module = TorchExpression(1.0 * sympy.sin(2.5 * x) + y, [x, y])
-    opt = torch.optim.LBFGS(module.parameters(), max_iter=100, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        module.parameters(), max_iter=100, line_search_fn="strong_wolfe"
+    )
 
     def closure():
         opt.zero_grad()

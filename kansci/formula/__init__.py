@@ -1,0 +1,35 @@
+"""Formula stage: refine, recognise and tidy a composed formula; name, measure and export it."""
+
+from ._complexity import complexity as complexity
+from ._export_latex import to_latex as to_latex
+from ._export_numpy import to_numpy as to_numpy
+from ._export_torch import to_torch as to_torch
+from ._formula import Formula as Formula
+from ._naming import VariableMap as VariableMap
+from ._naming import latex_name as latex_name
+from ._naming import sanitize_name as sanitize_name
+from ._naming import symbols_for as symbols_for
+from ._naming import variables_from_symbols as variables_from_symbols
+from ._recognise import recognise_constants as recognise_constants
+from ._refine import RefineInfo as RefineInfo
+from ._refine import refine_constants as refine_constants
+from ._simplify import simplify_formula as simplify_formula
+from ._simplify import tidy as tidy
+
+__all__ = [
+    "Formula",
+    "RefineInfo",
+    "VariableMap",
+    "complexity",
+    "latex_name",
+    "recognise_constants",
+    "refine_constants",
+    "sanitize_name",
+    "simplify_formula",
+    "symbols_for",
+    "tidy",
+    "to_latex",
+    "to_numpy",
+    "to_torch",
+    "variables_from_symbols",
+]

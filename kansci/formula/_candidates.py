@@ -1,0 +1,131 @@
+""" "Nice" exact constants near a float: integers, small rationals, multiples of pi, e, sqrt."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy
+
+__all__ = ["Candidate", "expected_chance_matches", "nice_candidates"]
+
+_pi, _e = sympy.pi, sympy.E
+
+#: (exact unit, its cost); a candidate is (p/q) * unit. Cost ~ extra nodes in the formula.
+_UNITS: list[tuple[sympy.Expr, float]] = [
+    (sympy.S.One, 0.0),
+    (_pi, 1.0),
+    (_e, 1.5),
+    (sympy.sqrt(2), 1.5),
+    (sympy.sqrt(3), 1.5),
+    (1 / _pi, 1.5),
+    (_pi**2, 2.0),
+    (sympy.sqrt(_pi), 2.0),
+    (1 / sympy.sqrt(_pi), 2.5),
+    (sympy.sqrt(5), 2.0),
+    (sympy.sqrt(2 * _pi), 2.5),
+    (1 / sympy.sqrt(2 * _pi), 2.5),
+    (1 / _e, 2.0),
+    (sympy.log(2), 2.0),
+]
+_UNIT_VALUES = [float(u) for u, _ in _UNITS]
+
+
+def _cost(p: int, q: int, unit_cost: float) -> float:
+    cost = unit_cost + _rational_cost(p, q)
+    if unit_cost and (abs(p), q) != (1, 1):
+        cost += 0.5  # the product node
+    return cost
+
+
+def _pool(
+    role: str, max_denominator: int
+) -> tuple[list[tuple[sympy.Expr, float]], int]:
+    if role == "exponent":
+        return _UNITS[:1], min(max_denominator, 6)
+    return _UNITS, max_denominator
+
+
+def expected_chance_matches(
+    value: float,
+    half_width: float,
+    max_cost: float,
+    role: str = "other",
+    *,
+    max_denominator: int = 12,
+) -> float:
+    """How many candidates costing at most ``max_cost`` land within ``value +- half_width``
+    by chance (the look-elsewhere effect): a match is only evidence when this is small."""
+    total = 0.0
+    units, qmax = _pool(role, max_denominator)
+    for (_, unit_cost), unit_value in zip(units, _UNIT_VALUES):
+        for q in range(1, qmax + 1):
+            p = max(1, round(abs(value) * q / unit_value))
+            if _cost(p, q, unit_cost) <= max_cost:
+                total += (
+                    2.0 * half_width * q / unit_value
+                )  # p/q * unit are unit/q apart
+    return total
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An exact constant proposed for a float, and what it costs in formula size."""
+
+    value: sympy.Expr
+    number: float
+    cost: float
+
+
+def _rational_cost(p: int, q: int) -> float:
+    """About the description length of p/q: 2 is cheap, 22/7 is not."""
+    if q == 1:
+        return 0.0 if abs(p) == 1 else 1.0 + 0.5 * math.log10(abs(p))
+    return 1.5 + 0.5 * math.log10(abs(p) * q)
+
+
+def nice_candidates(
+    value: float,
+    role: str = "other",
+    *,
+    max_denominator: int = 12,
+    window: float = 0.05,
+) -> list[Candidate]:
+    """Exact constants within a relative ``window`` of ``value``, cheapest first.
+
+    Parameters
+    ----------
+    value : float
+        The fitted constant.
+    role : {"add", "mul", "exponent", "other"}
+        Where the constant sits. ``"exponent"`` proposes only rationals (denominator <= 6);
+        every role also proposes 0 (which removes a term or factor when the fit allows).
+    max_denominator : int
+        Largest denominator q of the rational multiplier p/q.
+    window : float
+        Relative distance beyond which a constant is not proposed.
+
+    Returns
+    -------
+    list of Candidate
+    """
+    found: dict[sympy.Expr, Candidate] = {
+        sympy.S.Zero: Candidate(sympy.S.Zero, 0.0, 0.0)
+    }
+    if not math.isfinite(value) or value == 0.0:
+        return list(found.values())
+    units, qmax = _pool(role, max_denominator)
+    for (unit, unit_cost), unit_value in zip(units, _UNIT_VALUES):
+        ratio = value / unit_value
+        for q in range(1, qmax + 1):
+            p = round(ratio * q)
+            if p == 0 or math.gcd(p, q) != 1:
+                continue
+            number = p / q * unit_value
+            if abs(number - value) > window * abs(value):
+                continue
+            exact = sympy.Rational(p, q) * unit
+            cost = _cost(p, q, unit_cost)
+            if exact not in found or found[exact].cost > cost:
+                found[exact] = Candidate(exact, number, cost)
+    return sorted(found.values(), key=lambda c: (c.cost, abs(c.number - value)))

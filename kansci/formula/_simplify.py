@@ -1,0 +1,169 @@
+"""From a raw composed formula to the law: refine, recognise constants, then tidy the tree."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.polys.polyerrors import BasePolynomialError
+
+from .._evaluate import numpy_function
+from ._complexity import complexity
+from ._data import as_matrix, prepare
+from ._recognise import recognise_constants
+from ._refine import refine_constants
+
+__all__ = ["simplify_formula", "tidy"]
+
+logger = logging.getLogger("kansci")
+
+#: ``sympy.simplify`` is only tried on expressions at most this complex (it can take
+#: minutes on large ones); the cheaper rewrites below are always tried.
+SIMPLIFY_MAX_COMPLEXITY = 60
+
+_Rewrite = Callable[[sympy.Basic], sympy.Basic]
+#: What sympy's rewriters raise on trees they cannot handle; such a rewrite is skipped.
+_SYMPY_ERRORS = (
+    ArithmeticError,
+    AttributeError,
+    NotImplementedError,
+    RecursionError,
+    TypeError,
+    ValueError,
+    BasePolynomialError,
+)
+
+
+def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
+    cheap: list[tuple[str, _Rewrite]] = [
+        ("powsimp", sympy.powsimp),
+        ("expand_power_exp", sympy.expand_power_exp),
+        ("together", sympy.together),
+        ("cancel", sympy.cancel),
+        ("factor_terms", sympy.factor_terms),
+        ("logcombine", sympy.logcombine),
+        ("expand_log", sympy.expand_log),
+        ("radsimp", sympy.radsimp),
+    ]
+    if size <= SIMPLIFY_MAX_COMPLEXITY and not has_floats:  # floats can make it hang
+        cheap.append(
+            ("simplify", lambda e: sympy.simplify(e, ratio=1.0, rational=None))
+        )
+    return cheap
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if np.any(fa & ~fb):  # the rewrite broke points where the formula was valid
+        return False
+    both = fa & fb
+    if not both.any():
+        return True
+    scale = float(np.max(np.abs(a[both]))) or 1.0
+    return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12 * scale))
+
+
+def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Basic:
+    """Rewrite ``expr`` into a smaller equivalent form, checked numerically on ``X``.
+
+    Tries powsimp, expand_power_exp, together, cancel, factor_terms, logcombine,
+    expand_log, radsimp and (for small expressions) ``sympy.simplify``; keeps a rewrite only
+    if it lowers :func:`complexity` and gives the same values on the rows of ``X``.
+    """
+    columns = list(as_matrix(X, symbols).T)
+    reference = numpy_function(expr, symbols)(*columns)
+    best, best_size = expr, complexity(expr)
+    for _ in range(3):
+        improved = False
+        for name, rewrite in _rewrites(best_size, best.has(sympy.Float)):
+            try:
+                candidate = rewrite(best)
+            except _SYMPY_ERRORS as exc:
+                logger.debug("tidy: %s failed: %s", name, exc)
+                continue
+            if candidate == best or candidate.has(sympy.zoo, sympy.nan, sympy.I):
+                continue
+            size = complexity(candidate)
+            if size >= best_size:
+                continue
+            try:
+                values = numpy_function(candidate, symbols)(*columns)
+            except ValueError:
+                continue
+            if _same_values(reference, values):
+                logger.debug("tidy: %s %d -> %d nodes", name, best_size, size)
+                best, best_size, improved = candidate, size, True
+        if not improved:
+            break
+    return best
+
+
+def _assumed_symbols(symbols: Sequence[sympy.Symbol], X: np.ndarray) -> dict:
+    """Stand-ins that are positive where the data are, real elsewhere."""
+    out = {}
+    for j, s in enumerate(symbols):
+        col = X[:, j][np.isfinite(X[:, j])]
+        positive = col.size > 0 and bool(np.all(col > 0))
+        out[s] = (
+            sympy.Dummy(s.name, positive=True)
+            if positive
+            else sympy.Dummy(s.name, real=True)
+        )
+    return out
+
+
+def simplify_formula(
+    expr: sympy.Basic,
+    symbols: Sequence[sympy.Symbol],
+    X: Any,
+    y: Any,
+    *,
+    weights: Any = None,
+    tol: float | None = None,
+) -> sympy.Basic:
+    """Turn a raw composed formula into the exact law the data support.
+
+    Refines all float constants jointly, replaces them by exact constants where the fit
+    allows (:func:`recognise_constants`), then tidies the tree (:func:`tidy`). Symbols are
+    treated as positive where their data are, so ``exp(log(a) + log(b))`` becomes ``a*b``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        Raw formula, e.g. ``1.0003*exp(0.99985*y**2 + 1.0*sin(3.1416*x) + 0.0002)``.
+    symbols : sequence of sympy.Symbol
+        The columns of ``X``, in order; the result uses these same symbols.
+    X : array-like (n, len(symbols)) or DataFrame
+    y : array-like (n,)
+    weights : array-like (n,), optional
+    tol : float, optional
+        Allowed relative RMSE increase when fixing constants (see
+        :func:`recognise_constants`).
+
+    Returns
+    -------
+    sympy.Expr
+    """
+    if isinstance(expr, str):
+        raise TypeError(
+            "expected a sympy expression, got a string; kansci never parses text"
+        )
+    symbols = tuple(symbols)
+    data = prepare(symbols, X, y, weights)
+    Xd = np.column_stack(data.columns) if data.columns else np.empty((data.n, 0))
+    stand_in = _assumed_symbols(symbols, Xd)
+    back = {v: k for k, v in stand_in.items()}
+    work = expr.xreplace(stand_in)
+    names = tuple(stand_in[s] for s in symbols)
+    refined, info = refine_constants(work, names, Xd, data.y, weights=data.w)
+    logger.debug(
+        "simplify_formula: refined rmse %.3g -> %.3g", info.rmse_before, info.rmse_after
+    )
+    recognised = recognise_constants(
+        refined, names, Xd, data.y, weights=data.w, tol=tol
+    )
+    tidied = tidy(recognised, names, Xd)
+    return tidied.xreplace(back)
