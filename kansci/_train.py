@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ._arrays import InputError, as_matrix
 from ._regularizer import edge_magnitudes, sparsity_penalty

@@ -59,24 +59,91 @@ def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> 
     return 0
 
 
-def _cmd_demo(args) -> int:
-    import torch
+def _read_csv(path: str):
+    import pandas as pd
 
-    from . import KAN
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise CLIError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a CSV file") from None
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{path} is empty; expected a CSV with a header row and data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CLIError(f"could not read {path} as CSV ({first})") from None
+    if len(df) == 0:
+        raise CLIError(f"{path} has a header but no data rows")
+    if df.shape[1] < 2:
+        raise CLIError(f"{path} has {df.shape[1]} column(s); expected a header with the inputs and the target")
+    dup = [c for c in df.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in df.columns
+           and str(c).rsplit(".", 1)[1].isdigit()]
+    if dup:
+        raise CLIError(f"duplicate column names in {path} (pandas renamed them to {dup}); make every name unique")
+    return df
+
+
+def _print_discovery(d, quiet: bool) -> None:
+    print(f"{d.target} = {d.formula}")
+    print(f"LaTeX: {d.latex()}")
+    if not quiet:
+        print(f"held-out R^2 = {d.r2:.8f}, RMSE = {d.rmse:.4g}, complexity {d.complexity}, "
+              f"{d.seconds:.1f} s (found by: {d.source})")
+
+
+def _run_discovery(df, target, args, **options):
+    import warnings
+
+    from . import discover
     from ._arrays import InputError
-    from .datasets import feynman
 
-    df, truth = feynman("I.6.2a", n=1000, seed=args.seed)
-    print(f"Feynman I.6.2a, f = {truth}: fitting a KAN to 1000 rows")
-    return _fit_table(df, "f", "5", 20, 40, args.seed, KAN, InputError, torch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            d = discover(df, target, time_limit=args.time_limit, seed=args.seed, progress=not args.quiet,
+                         **options)
+        except InputError as exc:
+            raise CLIError(str(exc)) from None
+    for w in caught:
+        print(f"kansci: warning: {w.message}", file=sys.stderr)
+    return d
+
+
+def _cmd_discover(args) -> int:
+    import json
+
+    df = _read_csv(args.data)
+    if args.target not in df.columns:
+        raise CLIError(f"target column {args.target!r} not in {args.data}; columns are {list(df.columns)}")
+    d = _run_discovery(df, args.target, args)
+    _print_discovery(d, args.quiet)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(d.to_json(), fh, indent=2)
+    if args.plot:
+        from .plot import plot_pareto
+
+        fig = plot_pareto(d)
+        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .datasets import kepler
+
+    df = kepler()[["a", "P"]]
+    print("Kepler's third law from the eight planets (a: semi-major axis in AU, P: period in years)")
+    d = _run_discovery(df, "P", args, min_rows=len(df))  # eight planets: fewer rows than the usual minimum
+    _print_discovery(d, args.quiet)
+    return 0
 
 
 def _cmd_bench(args) -> int:
-    if args.which == "speed":
-        from .bench.speed import main as speed_main
+    import importlib
 
-        return speed_main(args.rest)
-    raise CLIError(f"unknown benchmark {args.which!r}")
+    module = importlib.import_module(f".bench.{args.which}", __package__)
+    return module.main(args.rest) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,12 +160,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_fit)
 
-    p = sub.add_parser("demo", help="run the main job on a bundled dataset")
+    p = sub.add_parser("discover", help="find the law target = f(other columns) in a CSV")
+    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("--target", required=True, help="the column to explain")
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds to spend (default 60)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--plot", help="save the Pareto front as an image")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
+    p.set_defaults(func=_cmd_discover)
+
+    p = sub.add_parser("demo", help="rediscover Kepler's third law from the bundled planets")
+    p.add_argument("--time-limit", type=float, default=60.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("which", choices=["speed"])
+    p.add_argument("which", choices=["speed", "feynman", "pruning", "snapping"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_bench)
     return parser

@@ -1,0 +1,366 @@
+"""Divide and conquer on a KAN surrogate, in the manner of AI Feynman.
+
+A KAN is fitted to the data; probes on it (see ``_probes``) find additive or multiplicative
+separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``), scaling symmetries
+(homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
+finding splits the problem into smaller ones, or removes one variable, and the parts are
+solved recursively down to one-variable leaves, which the snapping engine, the power-law
+fit and the term regression solve.  The parts are put back together into a formula whose
+constants are then refined on the real data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from ..formula import complexity
+from ..symbolic import Library, suggest
+from ._monomial import monomial_candidates
+from ._probes import groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
+from ._surrogate import fit_surrogate
+from ._terms import term_candidates
+
+__all__ = ["solve_by_decomposition", "Node", "solve"]
+
+log = logging.getLogger("kansci")
+
+_LIBRARY = Library.default()
+
+
+@dataclass
+class Node:
+    """A sub-problem: a black-box ``f`` of ``syms`` on the box ``[lo, hi]``, probed at ``X``."""
+
+    f: object
+    syms: list
+    lo: np.ndarray
+    hi: np.ndarray
+    X: np.ndarray
+    depth: int = 0
+
+
+@dataclass
+class Search:
+    deadline: float
+    eps: float  # relative error of the surrogate
+    rng: np.random.Generator
+
+    @property
+    def tol(self) -> float:
+        return max(3 * self.eps, 1e-6)
+
+    def out_of_time(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+
+def _rel_error(expr, node: Node, y: np.ndarray) -> float:
+    from .._evaluate import numpy_function
+
+    try:
+        with np.errstate(all="ignore"):
+            pred = np.asarray(numpy_function(expr, node.syms)(*node.X.T), float)
+    except Exception:  # an expression numpy cannot evaluate
+        return np.inf
+    pred = np.broadcast_to(pred, y.shape)
+    if not np.all(np.isfinite(pred)):
+        return np.inf
+    return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.std(y) or np.sqrt(np.mean(y**2)) or 1.0))
+
+
+def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5):
+    """Best first: among formulas within a factor 10 (or ``tol``) of the best error, the simplest.
+
+    Leaf data come from the surrogate, whose smooth errors a flexible formula can fit; the
+    true, simple formula is often a few times worse there, so simplicity gets a wide margin
+    (the final refit on the real data decides).
+    """
+    seen, scored = set(), []
+    for e in exprs:
+        if e is None or e in seen:
+            continue
+        seen.add(e)
+        err = _rel_error(e, node, y)
+        if np.isfinite(err):
+            scored.append((err, e))
+    if not scored:
+        return []
+    best = min(err for err, _ in scored)
+    cut = max(10 * best, tol)
+    scored.sort(key=lambda t: (t[0] > cut, complexity(t[1]) if t[0] <= cut else 0, t[0]))
+    return scored[:keep]
+
+
+# ---------------------------------------------------------------------- leaves
+def _snap(x, y, s, top_k: int = 4):
+    """``c*f(a*x+b)+d`` candidates over the primitive library, as formulas in ``s``."""
+    try:
+        table = suggest(x, y, _LIBRARY, top_k=top_k, a_range=None, b_range=None)
+    except Exception as exc:  # a degenerate leaf (e.g. constant) must not stop the search
+        log.debug("snapping a leaf failed: %s", exc)
+        return []
+    return [_LIBRARY[r.primitive].formula(r.a, r.b, r.c, r.d, symbol=s) for r in table.itertuples()]
+
+
+# outer transforms T of a 1-D leaf: snap T(y), then invert (exp(sin x) = exp of a snapped sin)
+_OUTER = (
+    ("log", lambda y: np.all(y > 0) or np.all(y < 0), lambda y: np.log(np.abs(y)),
+     lambda e, y: float(np.sign(y[0])) * sympy.exp(e)),
+    ("inverse", lambda y: np.all(np.abs(y) > 0), lambda y: 1.0 / y, lambda e, y: 1 / e),
+    ("square", lambda y: np.all(y > 0) or np.all(y < 0), lambda y: y**2,
+     lambda e, y: float(np.sign(y[0])) * sympy.sqrt(e)),
+)
+
+
+def _leaf_1d(node: Node, y: np.ndarray, search: Search):
+    x, s = node.X[:, 0], node.syms[0]
+    exprs = _snap(x, y, s)
+    for _, ok, fwd, inv in _OUTER:
+        if ok(y):
+            exprs += [inv(e, y) for e in _snap(x, fwd(y), s, top_k=2)]
+    if np.all(x > 0):  # inner logarithm: c*f(a*log(x)+b)+d
+        exprs += [e.xreplace({s: sympy.log(s)}) for e in _snap(np.log(x), y, s, top_k=2)]
+    exprs += monomial_candidates(node.X, y, [s])
+    if not search.out_of_time():
+        exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
+    return _ranked(exprs, node, y, search.tol)
+
+
+def _leaf_multi(node: Node, y: np.ndarray, search: Search, budget: float):
+    exprs = list(monomial_candidates(node.X, y, node.syms))
+    if budget > 0.2:
+        exprs += [e for _, e in term_candidates(node.X, y, node.syms, time_budget=budget, max_rows=400)[:3]]
+    return _ranked(exprs, node, y, search.tol)
+
+
+# ---------------------------------------------------------------------- splits
+def _reference(node: Node, y: np.ndarray, positive: bool):
+    """A reference point: central, and for products one where |f| is not small."""
+    centre = np.median(node.X, axis=0)
+    if not positive:
+        return centre
+    order = np.argsort(-np.abs(y))
+    return node.X[order[len(order) // 4]]
+
+
+def _sub_node(node: Node, cols: list[int], ref: np.ndarray, transform=None) -> Node:
+    def f(Z, _cols=cols, _ref=ref, _f=node.f):
+        full = np.repeat(_ref[None], len(Z), axis=0)
+        full[:, _cols] = Z
+        return _f(full)
+
+    return Node(f, [node.syms[c] for c in cols], node.lo[cols], node.hi[cols], node.X[:, cols], node.depth + 1)
+
+
+def _combine(node, y, children_results, op, search):
+    """Formulas for ``f = K + sum g_c`` (op 'add') or ``f = K * prod g_c`` (op 'mul')."""
+    if any(not r for r in children_results):
+        return []
+    choices = [tuple(0 for _ in children_results)]
+    for alt in (1, 2):
+        for c, r in enumerate(children_results):
+            if len(r) > alt:
+                choices.append(tuple(alt if i == c else 0 for i in range(len(children_results))))
+    out = []
+    from .._evaluate import numpy_function
+
+    for pick in choices:
+        parts = [children_results[c][i][1] for c, i in enumerate(pick)]
+        body = sympy.Add(*parts) if op == "add" else sympy.Mul(*parts)
+        try:
+            with np.errstate(all="ignore"):
+                v = np.broadcast_to(np.asarray(numpy_function(body, node.syms)(*node.X.T), float), y.shape)
+        except Exception:
+            continue
+        if not np.all(np.isfinite(v)):
+            continue
+        if op == "add":
+            out.append(body + sympy.Float(float(np.mean(y - v))))
+        else:
+            k = float(np.dot(v, y) / (np.dot(v, v) or 1.0))
+            out.append(sympy.Float(k) * body)
+    return out
+
+
+def _try_split(node, y, search, stats, op):
+    groups = groups_from_stats(stats, threshold=max(5 * search.eps, 1e-3))
+    if len(groups) < 2:
+        return []
+    ref = _reference(node, y, positive=(op == "mul"))
+    if op == "mul" and abs(float(node.f(ref[None])[0])) < 1e-9 * (np.abs(y).max() or 1.0):
+        return []
+    log.debug("depth %d: %s split %s", node.depth, op, [[str(node.syms[c]) for c in g] for g in groups])
+    results = []
+    for g in groups:
+        child = _sub_node(node, g, ref)
+        results.append(solve(child, search))
+        if search.out_of_time():
+            break
+    if len(results) < len(groups):
+        return []
+    return _combine(node, y, results, op, search)
+
+
+_TRANSFORMS = (
+    ("inverse", lambda v: 1.0 / v, lambda e: 1 / e, lambda y: np.all(y != 0)),
+    ("square", lambda v: v**2, None, lambda y: np.all(y > 0) or np.all(y < 0)),
+    ("sqrt", lambda v: np.sqrt(v), lambda e: e**2, lambda y: np.all(y > 0)),
+)
+
+
+def _try_transforms(node, y, search):
+    out = []
+    for name, fwd, inv, ok in _TRANSFORMS:
+        if search.out_of_time() or not ok(y):
+            continue
+        if inv is None:  # square: sign of f restored
+            sign = 1 if np.all(y > 0) else -1
+            inv = lambda e, _s=sign: _s * sympy.sqrt(e)  # noqa: E731
+        tnode = Node(lambda Z, _f=node.f, _t=fwd: _t(_f(Z)), node.syms, node.lo, node.hi, node.X, node.depth)
+        ty = fwd(y)
+        add, mul = interaction_stats(tnode.f, node.lo, node.hi, search.rng)
+        for stats, op in ((add, "add"), (mul, "mul")):
+            for e in _try_split(tnode, ty, search, stats, op):
+                out.append(inv(e))
+        if out:
+            break
+    return out
+
+
+# -------------------------------------------------------------------- symmetries
+def _dummy(name: str, lo: float) -> sympy.Dummy:
+    return sympy.Dummy(name, positive=True) if lo > 0 else sympy.Dummy(name, real=True)
+
+
+def _reduce(node: Node, y, search, kind, idx, deg):
+    """Replace variables by one combination (ratio, product, difference, sum); solve; put back."""
+    k = len(node.syms)
+    lo, hi, X = node.lo, node.hi, node.X
+    rest = [c for c in range(k) if c not in idx]
+    if kind == "ratio":
+        r, others = idx[-1], idx[:-1]
+        Z = X[:, others] / X[:, [r]]
+        names = [f"{node.syms[o]}_per_{node.syms[r]}" for o in others]
+        back = {o: node.syms[o] / node.syms[r] for o in others}
+        prefactor = node.syms[r] ** sympy.Rational(deg.numerator, deg.denominator)
+    else:
+        i, j = idx
+        Z = {"times": X[:, i] * X[:, j], "minus": X[:, i] - X[:, j], "plus": X[:, i] + X[:, j]}[kind][:, None]
+        op = {"times": sympy.Mul, "minus": lambda a, b: a - b, "plus": sympy.Add}[kind]
+        names = [f"{node.syms[i]}_{kind}_{node.syms[j]}"]
+        back = {i: op(node.syms[i], node.syms[j])}
+        prefactor = node.syms[i] ** sympy.Rational(deg.numerator, deg.denominator) if kind == "times" else 1
+    zlo, zhi = Z.min(0), Z.max(0)
+    new_syms = [_dummy(n, float(a)) for n, a in zip(names, zlo)]
+
+    def f(W, _node=node):
+        z, rest_vals = W[:, : len(new_syms)], W[:, len(new_syms):]
+        full = np.empty((len(W), k))
+        full[:, rest] = rest_vals
+        if kind == "ratio":
+            a = np.max(np.column_stack([np.full(len(W), lo[r]), *(lo[o] / z[:, n] for n, o in enumerate(others))]), 1)
+            b = np.min(np.column_stack([np.full(len(W), hi[r]), *(hi[o] / z[:, n] for n, o in enumerate(others))]), 1)
+            xr = np.where(a <= b, (a + b) / 2, np.clip((a + b) / 2, lo[r], hi[r]))
+            full[:, r] = xr
+            for n, o in enumerate(others):
+                full[:, o] = z[:, n] * xr
+            scale = xr ** float(deg)
+        else:
+            zz = z[:, 0]
+            if kind == "times":
+                a, b = np.maximum(lo[i], zz / hi[j]), np.minimum(hi[i], zz / lo[j])
+            elif kind == "minus":
+                a, b = np.maximum(lo[i], zz + lo[j]), np.minimum(hi[i], zz + hi[j])
+            else:
+                a, b = np.maximum(lo[i], zz - hi[j]), np.minimum(hi[i], zz - lo[j])
+            xi = np.where(a <= b, (a + b) / 2, np.clip((a + b) / 2, lo[i], hi[i]))
+            full[:, i] = xi
+            full[:, j] = {"times": zz / xi, "minus": xi - zz, "plus": zz - xi}[kind]
+            scale = xi ** float(deg) if kind == "times" else 1.0
+        return _node.f(full) / scale
+
+    child = Node(f, new_syms + [node.syms[c] for c in rest], np.concatenate([zlo, lo[rest]]),
+                 np.concatenate([zhi, hi[rest]]), np.column_stack([Z, X[:, rest]]), node.depth + 1)
+    log.debug("depth %d: %s reduction of %s (degree %s)", node.depth, kind, [str(node.syms[c]) for c in idx], deg)
+    subs = {s: back[c] for s, c in zip(new_syms, idx if kind != "ratio" else idx[:-1])}
+    return [prefactor * e.xreplace(subs) for _, e in solve(child, search)]
+
+
+def _try_symmetries(node, y, search):
+    out = []
+    tol = max(3 * search.eps, 8e-3)
+    for S, deg in homogeneous_subsets(node.f, node.X[:200], node.lo, node.hi, tol=tol, max_size=min(len(node.syms), 5))[:2]:
+        # f = x_r**k g(x_i/x_r): which x_r makes g simple is not known, so try up to three
+        for ref in list(S)[::-1][:3]:
+            out += _reduce(node, y, search, "ratio", [c for c in S if c != ref] + [ref], deg)
+            if _good(_ranked(out, node, y, search.tol), search) or search.out_of_time():
+                return out
+        if out:
+            return out
+    for kind, i, j, deg in pair_symmetries(node.f, node.X[:200], node.lo, node.hi, tol=tol)[:2]:
+        out += _reduce(node, y, search, kind, [i, j], deg)
+        if out or search.out_of_time():
+            return out
+    return out
+
+
+# ----------------------------------------------------------------------- solve
+def _good(found, search, max_complexity: int = 14) -> bool:
+    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node."""
+    return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
+
+
+def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
+    """Ranked ``(relative error, formula)`` pairs for ``node.f`` over ``node.syms``."""
+    with np.errstate(all="ignore"):
+        y = np.asarray(node.f(node.X), float)
+    if not np.all(np.isfinite(y)) or np.std(y) == 0 and len(node.syms) > 0 and np.all(y == y[0]):
+        return [(0.0, sympy.Float(float(y[0])))] if np.all(np.isfinite(y)) else []
+    if len(node.syms) == 1:
+        return _leaf_1d(node, y, search)
+    found = _leaf_multi(node, y, search, budget=min(2.0, max(search.deadline - time.perf_counter(), 0) * 0.1))
+    if _good(found, search) or search.out_of_time() or node.depth > 6:
+        return found
+    add, mul = interaction_stats(node.f, node.lo, node.hi, search.rng)
+    routes = (
+        lambda: _try_split(node, y, search, add, "add"),
+        lambda: _try_split(node, y, search, mul, "mul"),
+        lambda: _try_transforms(node, y, search),
+        lambda: _try_symmetries(node, y, search),
+    )
+    for route in routes:
+        if search.out_of_time():
+            break
+        found = _ranked([e for _, e in found] + route(), node, y, search.tol)
+        if _good(found, search):
+            break
+    return found
+
+
+def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int = 400) -> None:
+    """The discovery stage: fit the surrogate, solve by decomposition, finish the best formulas."""
+    p = ctx.problem
+    start = time.perf_counter()
+    Xt, yt = p.subset(p.train)
+    Xv, yv = p.subset(p.val)
+    sur = ctx.shared.get("surrogate")
+    if sur is None:
+        sur = fit_surrogate(Xt, yt, Xv, yv, seed=ctx.seed, time_budget=surrogate_share * ctx.remaining())
+        ctx.shared["surrogate"] = sur
+        ctx.shared["model"] = sur.model
+        ctx.diagnostics["fit_r2"] = 1.0 - sur.rel_error**2
+    rng = np.random.default_rng(ctx.seed)
+    rows = rng.choice(len(Xt), size=min(max_rows, len(Xt)), replace=False)
+    root = Node(sur, p.symbols, np.min(Xt, 0), np.max(Xt, 0), Xt[rows])
+    search = Search(deadline=ctx.deadline - 0.15 * max(ctx.remaining(), 0), eps=max(sur.rel_error, 1e-7), rng=rng)
+    results = solve(root, search)
+    log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
+    for err, expr in results[:4]:
+        if ctx.remaining() <= 0:
+            break
+        ctx.add(expr, "decompose", surrogate_error=err)

@@ -1,0 +1,92 @@
+"""The search stages of discovery, each adding finished candidates to the context."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from ._monomial import monomial_candidates
+from ._terms import term_candidates
+
+__all__ = ["baseline_strategy", "monomial_strategy", "univariate_strategy", "terms_strategy", "decomposition_strategy", "kan_strategy"]
+
+log = logging.getLogger("kansci")
+
+#: Below this many training rows, no surrogate or KAN is trained and no ratio forms are searched.
+SMALL_DATA = 50
+
+
+def baseline_strategy(ctx) -> None:
+    """The constant and the linear least-squares fit: there is always an answer to compare."""
+    import sympy
+
+    p = ctx.problem
+    X, y = p.subset(p.train)
+    ctx.add(sympy.Float(float(np.mean(y))), "baseline", recognise=False)
+    A = np.column_stack([X, np.ones(len(y))])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    linear = sum(sympy.Float(float(c)) * s for c, s in zip(coef[:-1], p.symbols)) + sympy.Float(float(coef[-1]))
+    ctx.add(linear, "linear")
+
+
+def monomial_strategy(ctx) -> None:
+    """Power laws by a log-space fit (inputs positive, target of one sign)."""
+    p = ctx.problem
+    X, y = p.subset(p.train)
+    for expr in monomial_candidates(X, y, p.symbols):
+        ctx.add(expr, "monomial")
+
+
+def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
+    """Sparse regression over monomial and trigonometric terms, target transforms, ratios."""
+    p = ctx.problem
+    if p.n_vars > 5:  # the term library grows too fast; decomposition splits such problems first
+        return
+    X, y = p.subset(p.train)
+    n = len(y)
+    max_terms = min(6, n // 8)  # a handful of rows pins down only a few coefficients
+    if max_terms < 1:
+        return
+    budget = max(ctx.remaining() * 0.6, 0.5)
+    found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
+                            ratios=n >= SMALL_DATA)
+    for rel, expr in found[:max_candidates]:
+        if rel > 0.05 or ctx.remaining() <= 0:
+            break
+        ctx.add(expr, "terms")
+
+
+def univariate_strategy(ctx) -> None:
+    """One input: snap ``y(x)`` (and ``log y``, ``1/y``, ``y**2``; ``x`` or ``log x``) directly."""
+    from ._decompose import Node, Search, _leaf_1d
+
+    p = ctx.problem
+    if p.n_vars != 1:
+        return
+    X, y = p.subset(p.train)
+    node = Node(None, p.symbols, X.min(0), X.max(0), X)
+    search = Search(deadline=ctx.deadline, eps=1e-9, rng=np.random.default_rng(ctx.seed))
+    for _, expr in _leaf_1d(node, y, search)[:3]:
+        ctx.add(expr, "snap")
+
+
+def decomposition_strategy(ctx) -> None:
+    """Separability and symmetry tests on a KAN surrogate, solving the parts recursively."""
+    from ._decompose import solve_by_decomposition
+
+    if len(ctx.problem.train) < SMALL_DATA:  # too few rows to train a surrogate
+        return
+    solve_by_decomposition(ctx)
+
+
+def kan_strategy(ctx) -> None:
+    """The KAN pipeline: fit, prune, snap every edge, compose, refine, recognise."""
+    from ._kan_path import kan_candidates
+
+    if len(ctx.problem.train) < SMALL_DATA:
+        return
+    t0 = time.perf_counter()
+    kan_candidates(ctx)
+    log.debug("kan strategy took %.1fs", time.perf_counter() - t0)
