@@ -109,22 +109,37 @@ def _snap(x, y, s, top_k: int = 4):
 
 # outer transforms T of a 1-D leaf: snap T(y), then invert (exp(sin x) = exp of a snapped sin)
 _OUTER = (
+    ("none", lambda y: True, lambda y: y, lambda e, y: e),
     ("log", lambda y: np.all(y > 0) or np.all(y < 0), lambda y: np.log(np.abs(y)),
      lambda e, y: float(np.sign(y[0])) * sympy.exp(e)),
     ("inverse", lambda y: np.all(np.abs(y) > 0), lambda y: 1.0 / y, lambda e, y: 1 / e),
     ("square", lambda y: np.all(y > 0) or np.all(y < 0), lambda y: y**2,
      lambda e, y: float(np.sign(y[0])) * sympy.sqrt(e)),
+    ("sqrt", lambda y: np.all(y > 0), lambda y: np.sqrt(y), lambda e, y: e**2),
+)
+# inner transforms u(x) of a 1-D leaf: snap against u, then substitute (x**2/(x**2-1): 1/(u-1))
+_INNER = (
+    ("none", lambda x: True, lambda x: x, lambda s: s),
+    ("log", lambda x: np.all(x > 0), np.log, sympy.log),
+    ("square", lambda x: True, lambda x: x**2, lambda s: s**2),
+    ("inverse", lambda x: np.all(x != 0), lambda x: 1.0 / x, lambda s: 1 / s),
 )
 
 
 def _leaf_1d(node: Node, y: np.ndarray, search: Search):
+    """One input: ``T^-1(c*f(a*u(x)+b)+d)`` over primitives f, outer transforms T, inner u."""
     x, s = node.X[:, 0], node.syms[0]
-    exprs = _snap(x, y, s)
-    for _, ok, fwd, inv in _OUTER:
-        if ok(y):
-            exprs += [inv(e, y) for e in _snap(x, fwd(y), s, top_k=2)]
-    if np.all(x > 0):  # inner logarithm: c*f(a*log(x)+b)+d
-        exprs += [e.xreplace({s: sympy.log(s)}) for e in _snap(np.log(x), y, s, top_k=2)]
+    exprs = []
+    for oname, ok, fwd, inv in _OUTER:
+        if not ok(y):
+            continue
+        ty = fwd(y)
+        for iname, iok, ifwd, isym in _INNER:
+            if not iok(x) or search.out_of_time() and (oname, iname) != ("none", "none"):
+                continue
+            top = 4 if (oname, iname) == ("none", "none") else 2
+            snapped = _snap(ifwd(x), ty, s, top_k=top)
+            exprs += [inv(e.xreplace({s: isym(s)}) if iname != "none" else e, y) for e in snapped]
     exprs += monomial_candidates(node.X, y, [s])
     if not search.out_of_time():
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
@@ -210,6 +225,7 @@ _TRANSFORMS = (
     ("inverse", lambda v: 1.0 / v, lambda e: 1 / e, lambda y: np.all(y != 0)),
     ("square", lambda v: v**2, None, lambda y: np.all(y > 0) or np.all(y < 0)),
     ("sqrt", lambda v: np.sqrt(v), lambda e: e**2, lambda y: np.all(y > 0)),
+    ("sin", np.sin, sympy.asin, lambda y: np.all(np.abs(y) < np.pi / 2)),  # asin(n*sin(theta))
 )
 
 
