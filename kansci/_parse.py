@@ -11,10 +11,11 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
 import sympy
+
+from ._tokens import FormulaSyntaxError, Token, tokens
 
 __all__ = ["FormulaSyntaxError", "parse_expression", "parse_univariate"]
 
@@ -29,125 +30,6 @@ _MAX_POWER_DIGITS = 1_000
 
 _MAX_ROOT_DIGITS = 100
 """Largest exact number whose root (sqrt, cbrt, fractional power) is taken, in digits."""
-
-
-class FormulaSyntaxError(ValueError):
-    """A formula text that cannot be read.
-
-    Attributes
-    ----------
-    text : str
-        The formula as given.
-    position : int or None
-        0-based offset of the problem in ``text`` (``None`` when it concerns the whole text).
-    reason : str
-        What was wrong and what was expected, without the quoted text.
-    """
-
-    def __init__(self, text: str, position: int | None, reason: str) -> None:
-        self.text = text
-        self.position = position
-        self.reason = reason
-        super().__init__(_format_error(text, position, reason))
-
-    @property
-    def column(self) -> int | None:
-        """1-based column of the problem, or ``None``."""
-        return None if self.position is None else self.position + 1
-
-
-def _format_error(text: str, position: int | None, reason: str) -> str:
-    if position is None:
-        return f"cannot parse formula {_shorten(text)!r}: {reason}"
-    # Show a window of at most ~70 characters around the problem, with a caret under it.
-    start = max(0, position - 35)
-    end = min(len(text), position + 35)
-    window = text[start:end].replace("\n", " ").replace("\t", " ")
-    prefix = "..." if start > 0 else ""
-    suffix = "..." if end < len(text) else ""
-    caret = " " * (len(prefix) + position - start) + "^"
-    return (
-        f"cannot parse formula {_shorten(text)!r} at column {position + 1}: {reason}\n"
-        f"    {prefix}{window}{suffix}\n    {caret}"
-    )
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# --- tokens -----------------------------------------------------------------------------------
-
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[^\W\d]\w*")
-_SPACE = re.compile(r"\s+")
-_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
-
-_CHARACTER_HINTS = {
-    ".": "attribute access is not allowed",
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
-    "[": "indexing and lists are not allowed",
-    "]": "indexing and lists are not allowed",
-    "{": "braces are not allowed",
-    "}": "braces are not allowed",
-    "=": "assignments and comparisons are not allowed; give only the right-hand side",
-    "<": "comparisons are not allowed",
-    ">": "comparisons are not allowed",
-    ":": "lambda, slices and annotations are not allowed",
-    ";": "only one expression is allowed",
-    "@": "matrix products and decorators are not allowed",
-    "!": "factorials are not supported",
-    "%": "the modulo operator is not supported",
-    "&": "logical operators are not supported",
-    "|": "logical operators are not supported; use abs(x) for an absolute value",
-    "~": "logical operators are not supported",
-}
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "number", "name", "op" or "end"
-    value: str
-    position: int
-
-
-def _tokens(text: str) -> Iterator[_Token]:
-    pos = 0
-    n = len(text)
-    while pos < n:
-        space = _SPACE.match(text, pos)
-        if space:
-            pos = space.end()
-            continue
-        number = _NUMBER.match(text, pos)
-        if number:
-            end = number.end()
-            if end < n and (text[end].isalpha() or text[end] == "_"):
-                raise FormulaSyntaxError(
-                    text,
-                    end,
-                    f"a number is directly followed by {text[end]!r}; implicit multiplication "
-                    f"is not supported, write an explicit '*' (for example 2*x)",
-                )
-            yield _Token("number", number.group(), pos)
-            pos = end
-            continue
-        name = _NAME.match(text, pos)
-        if name:
-            yield _Token("name", name.group(), pos)
-            pos = name.end()
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, pos):
-                yield _Token("op", op, pos)
-                pos += len(op)
-                break
-        else:
-            char = text[pos]
-            hint = _CHARACTER_HINTS.get(char, "expected a number, a name, an operator or a bracket")
-            raise FormulaSyntaxError(text, pos, f"unexpected character {char!r}; {hint}")
-    yield _Token("end", "", n)
 
 
 # --- the vocabulary -----------------------------------------------------------------------------
@@ -213,7 +95,7 @@ class _Parser:
         self.variables = variables
         self.allow_unknown = allow_unknown
         self.unknown: dict[str, sympy.Symbol] = {}
-        self._stream = _tokens(text)
+        self._stream = tokens(text)
         self.token = next(self._stream)
         self.depth = 0
 
@@ -221,7 +103,7 @@ class _Parser:
     def error(self, position: int | None, reason: str) -> FormulaSyntaxError:
         return FormulaSyntaxError(self.text, position, reason)
 
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
         current = self.token
         self.token = next(self._stream)
         return current
@@ -229,7 +111,7 @@ class _Parser:
     def at(self, *ops: str) -> bool:
         return self.token.kind == "op" and self.token.value in ops
 
-    def describe(self, token: _Token) -> str:
+    def describe(self, token: Token) -> str:
         return "the end of the formula" if token.kind == "end" else repr(token.value)
 
     def enter(self, position: int) -> None:
@@ -346,7 +228,7 @@ class _Parser:
             f"expected a number, a name or '(' but found {self.describe(token)}",
         )
 
-    def number(self, token: _Token) -> sympy.Expr:
+    def number(self, token: Token) -> sympy.Expr:
         text = token.value
         if any(c in text for c in ".eE"):
             return sympy.Float(text)
@@ -357,7 +239,7 @@ class _Parser:
                 token.position, f"the integer literal has {len(text)} digits, which is too many"
             ) from None
 
-    def name(self, token: _Token) -> sympy.Expr:
+    def name(self, token: Token) -> sympy.Expr:
         name = token.value
         if name in self.variables:
             return self.variables[name]
@@ -374,7 +256,7 @@ class _Parser:
         what = "the Python keyword" if keyword.iskeyword(name) else "unknown name"
         raise self.error(token.position, f"{what} {name!r} is not allowed here; {self.allowed()}")
 
-    def call(self, token: _Token) -> sympy.Expr:
+    def call(self, token: Token) -> sympy.Expr:
         name = token.value
         if name in self.variables or name in _CONSTANTS:
             kind = "a variable" if name in self.variables else "a constant"

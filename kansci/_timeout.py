@@ -1,8 +1,10 @@
 """A wall-clock limit for calls that can run away (sympy's simplification, mostly).
 
 Implemented with ``SIGALRM`` (a real interval timer), so it works in the main thread on
-Unix; elsewhere (worker threads, Windows) the call runs without a limit.  Nested limits
-keep the earliest deadline.
+Unix; elsewhere (worker threads, Windows) the call runs without a limit and the context
+manager yields False.  The exception is a ``BaseException`` so that library code with a
+broad ``except Exception`` (sympy has some) cannot swallow it; an outer timer is restarted
+with what is left of it.
 """
 
 from __future__ import annotations
@@ -11,42 +13,47 @@ import contextlib
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 __all__ = ["time_limit", "CallTimeout"]
 
 
-class CallTimeout(TimeoutError):
+class CallTimeout(BaseException):
     """The call ran past its time limit."""
 
 
-def _can_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
 @contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise :class:`CallTimeout` inside the block once ``seconds`` have passed."""
-    if seconds is None or not _can_alarm():
-        yield
+def time_limit(seconds: float | None) -> Iterator[bool]:
+    """Raise :class:`CallTimeout` inside the block once ``seconds`` have passed.
+
+    Yields whether the limit is enforced here (main thread, Unix).
+    """
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield False
         return
-    seconds = max(float(seconds), 1e-3)
-    previous_handler = signal.getsignal(signal.SIGALRM)
-    previous_remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    armed = [True]
+
+    def alarm(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise CallTimeout(f"gave up after {seconds:.3g} s")
+
     start = time.monotonic()
-    if previous_remaining and previous_remaining < seconds:
-        yield  # an outer limit fires first
-        return
-
-    def _raise(signum, frame):
-        raise CallTimeout(f"gave up after {seconds:.3g} s")
-
-    signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous_handler = signal.signal(signal.SIGALRM, alarm)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    if 0 < previous_delay < seconds:  # an outer limit comes first: keep it
+        signal.setitimer(signal.ITIMER_REAL, previous_delay)
     try:
-        yield
+        yield True
     finally:
+        armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
-        if previous_remaining:
-            left = previous_remaining - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+        if previous_delay > 0:
+            left = max(previous_delay - (time.monotonic() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, previous_interval)

@@ -17,13 +17,9 @@ few random points; agreement to 1e-35 is taken as an identity.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -33,6 +29,7 @@ import pandas as pd
 import sympy
 
 from .._parse import parse_expression
+from .._timeout import CallTimeout, time_limit
 
 __all__ = ["is_exact", "is_symbolic_solution", "judge", "r2_score", "round_floats"]
 
@@ -241,41 +238,6 @@ def _hp_close(a: sympy.Expr, b: sympy.Expr, scale: sympy.Expr) -> bool:
 # --- symbolic proof under a time limit ---------------------------------------------------------
 
 
-class _Timeout(BaseException):
-    """Raised by the alarm inside sympy; a BaseException so sympy cannot swallow it."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[bool]:
-    """Interrupt the body after ``seconds`` where possible; yields whether it can."""
-    usable = (
-        seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield False
-        return
-    armed = [True]
-
-    def alarm(signum: int, frame: object) -> None:
-        if armed[0]:
-            raise _Timeout
-
-    start = time.monotonic()
-    previous_handler = signal.signal(signal.SIGALRM, alarm)
-    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield True
-    finally:
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_delay > 0:  # give back an outer timer what is left of it
-            left = max(previous_delay - (time.monotonic() - start), 1e-3)
-            signal.setitimer(signal.ITIMER_REAL, left, previous_interval)
-
-
 _REWRITES: tuple[Callable[[sympy.Expr], sympy.Expr], ...] = (
     sympy.expand,
     lambda e: sympy.cancel(sympy.together(e)),
@@ -289,18 +251,18 @@ def _symbolically(expr: sympy.Expr, accept: Callable[[sympy.Expr], bool], timeou
     if accept(expr):
         return True
     try:
-        with _time_limit(timeout) as guarded:
+        with time_limit(timeout) as guarded:
             if not guarded:
                 return False  # without a time limit, leave it to the numbers
             for rewrite in _REWRITES:
                 try:
                     if accept(rewrite(expr)):
                         return True
-                except _Timeout:
+                except CallTimeout:
                     raise
                 except Exception:  # sympy gives up on some inputs; try the next rewrite
                     logger.debug("judge: %s failed", rewrite, exc_info=True)
-    except _Timeout:
+    except CallTimeout:
         logger.debug("judge: symbolic check ran past %.1f s; comparing numerically", timeout)
     return False
 

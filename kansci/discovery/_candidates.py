@@ -11,7 +11,7 @@ import sympy
 
 from .._evaluate import numpy_function
 from ..formula import complexity, refine_constants, simplify_formula, tidy
-from .._timeout import time_limit
+from .._timeout import CallTimeout, time_limit
 from ._problem import Problem
 
 __all__ = ["Candidate", "score", "finish"]
@@ -91,7 +91,7 @@ def loo_rmse(cand: Candidate, problem: Problem, max_seconds: float = 2.0, *, rel
             with time_limit(max_seconds):
                 refit, _ = refine_constants(cand.expr, problem.symbols, problem.X[keep], problem.y[keep])
             pred = _predict(refit, problem, rows[i : i + 1])[0]
-        except Exception:  # a refit that fails counts as a miss
+        except (Exception, CallTimeout):  # a refit that fails counts as a miss
             return float("inf")
         errs.append((pred - problem.y[rows[i]]) / scale[i])
         if time.perf_counter() - start > max_seconds:
@@ -146,7 +146,7 @@ def finish(expr, problem: Problem, source: str, *, recognise: bool = True, max_s
     try:
         with time_limit(max_seconds):
             refined, _ = refine_constants(expr, problem.symbols, X, y)
-    except Exception as exc:  # keep going with other candidates (CallTimeout included)
+    except (Exception, CallTimeout) as exc:  # keep going with other candidates
         log.debug("refine failed for %s: %s", expr, exc)
         refined = expr
     cand = score(refined, problem, source, **notes)
@@ -156,7 +156,7 @@ def finish(expr, problem: Problem, source: str, *, recognise: bool = True, max_s
         try:
             with time_limit(max_seconds):
                 nice = simplify_formula(refined, problem.symbols, X, y)
-        except Exception as exc:  # includes CallTimeout: keep the refined formula
+        except (Exception, CallTimeout) as exc:  # keep the refined formula
             log.debug("recognition failed for %s: %s", refined, exc)
             nice = None
         if nice is not None and nice != refined:
@@ -168,7 +168,7 @@ def finish(expr, problem: Problem, source: str, *, recognise: bool = True, max_s
         try:
             with time_limit(min(max_seconds, 2.0)):
                 near = tidy(near, problem.symbols, X)
-        except Exception as exc:  # tidying is cosmetic
+        except (Exception, CallTimeout) as exc:  # tidying is cosmetic
             log.debug("tidy failed for %s: %s", near, exc)
     if near is not None and all(near != c.expr for c in out):
         cand = score(near, problem, source + "+rounded", **notes)

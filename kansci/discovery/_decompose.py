@@ -11,7 +11,6 @@ constants are then refined on the real data.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from dataclasses import dataclass
