@@ -23,7 +23,7 @@ import math
 
 import torch
 
-__all__ = ["cardinal_bspline", "bspline_basis", "bspline_basis_derivative"]
+__all__ = ["cardinal_bspline", "bspline_basis", "bspline_basis_derivative", "edge_features"]
 
 
 def _terms(k: int) -> list[tuple[int, float]]:
@@ -158,3 +158,55 @@ def bspline_basis(
         return _BasisFunction.apply(x, lo, inv_h, n_basis, k)
     idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
     return _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis))
+
+
+# ------------------------------------------------------------------ features of a KAN layer
+def _silu_derivative(x: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+BASE_FUNCTIONS = {
+    "silu": (torch.nn.functional.silu, _silu_derivative),
+    "identity": (lambda x: x, torch.ones_like),
+    "zero": (torch.zeros_like, torch.zeros_like),
+}
+
+
+def _features(x, lo, inv_h, n_basis, k, base_fun):
+    idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
+    dense = _scatter(idx + 1, valid, _local_weights(f, k), (*x.shape, n_basis + 1))
+    dense[..., 0] = BASE_FUNCTIONS[base_fun][0](x)
+    return dense, idx, valid, f
+
+
+class _FeatureFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
+        dense, idx, valid, f = _features(x, lo, inv_h, n_basis, k, base_fun)
+        ctx.has_mask = valid is not None
+        ctx.save_for_backward(x, idx, f, inv_h, *([valid] if ctx.has_mask else []))
+        ctx.k, ctx.base_fun = k, base_fun
+        return dense
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, idx, f, inv_h, *valid = ctx.saved_tensors
+        local_grad = grad_out[..., 1:].gather(-1, idx)
+        if valid:
+            local_grad = local_grad.masked_fill(~valid[0], 0.0)
+        grad_x = (local_grad * _local_derivatives(f, ctx.k)).sum(-1) * inv_h
+        grad_x = grad_x + grad_out[..., 0] * BASE_FUNCTIONS[ctx.base_fun][1](x)
+        return grad_x, None, None, None, None, None
+
+
+def edge_features(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, n_basis: int, k: int,
+                  base_fun: str = "silu") -> torch.Tensor:
+    """Every input's edge features ``[base(x), B_1(x) .. B_nb(x)]``: ``(batch, n_in, 1 + n_basis)``.
+
+    Every edge of a KAN layer is a linear function of its input's features, so a whole layer
+    is one matrix product of these (flattened) with the edge weights.
+    """
+    if x.requires_grad and torch.is_grad_enabled():
+        return _FeatureFunction.apply(x, lo, inv_h, n_basis, k, base_fun)
+    return _features(x, lo, inv_h, n_basis, k, base_fun)[0]

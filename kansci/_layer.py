@@ -14,7 +14,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from ._basis import bspline_basis
+from ._basis import BASE_FUNCTIONS, bspline_basis, edge_features
 
 __all__ = ["KANLayer", "SymbolicPrimitive"]
 
@@ -25,13 +25,6 @@ class SymbolicPrimitive(Protocol):
     name: str
 
     def torch(self, u: torch.Tensor) -> torch.Tensor: ...
-
-
-_BASE_FUNCTIONS = {
-    "silu": torch.nn.functional.silu,
-    "identity": lambda x: x,
-    "zero": torch.zeros_like,
-}
 
 
 class KANLayer(nn.Module):
@@ -69,8 +62,8 @@ class KANLayer(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        if base_fun not in _BASE_FUNCTIONS:
-            raise ValueError(f"base_fun must be one of {sorted(_BASE_FUNCTIONS)}, got {base_fun!r}")
+        if base_fun not in BASE_FUNCTIONS:
+            raise ValueError(f"base_fun must be one of {sorted(BASE_FUNCTIONS)}, got {base_fun!r}")
         if grid < 1 or k < 0:
             raise ValueError(f"need grid >= 1 and k >= 0, got grid={grid}, k={k}")
         self.in_dim, self.out_dim, self.grid, self.k = int(in_dim), int(out_dim), int(grid), int(k)
@@ -124,7 +117,11 @@ class KANLayer(nn.Module):
 
     # ---------------------------------------------------------------- pieces
     def base(self, x: torch.Tensor) -> torch.Tensor:
-        return _BASE_FUNCTIONS[self.base_fun](x)
+        return BASE_FUNCTIONS[self.base_fun][0](x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Edge features ``[base(x), B_1(x) .. B_nb(x)]`` of every input: ``(batch, in_dim, 1+n_basis)``."""
+        return edge_features(x, self.grid_lo, self.inv_h, self.n_basis, self.k, self.base_fun)
 
     def basis(self, x: torch.Tensor) -> torch.Tensor:
         """B-spline bases of every input, ``(batch, in_dim, n_basis)``."""
@@ -143,15 +140,16 @@ class KANLayer(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch = x.shape[0]
-        m = self.spline_mask()
-        w_sp = (self.coef * (self.scale_sp * m).unsqueeze(1)).reshape(self.in_dim * self.n_basis, self.out_dim)
-        y = torch.addmm(self.bias, self.basis(x).reshape(batch, -1), w_sp)
-        if self.base_fun != "zero":
-            y = y + self.base(x) @ (self.scale_base * m)
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer's output and the edge features it was computed from (one dense product)."""
+        feats = self.features(x)
+        w = self.edge_weights().reshape(self.in_dim * (self.n_basis + 1), self.out_dim)
+        y = torch.addmm(self.bias, feats.reshape(x.shape[0], -1), w)
         if self._groups:
             y = self._add_symbolic(x, y)
-        return y
+        return y, feats
 
     def _add_symbolic(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for prim, ii, jj in self._groups:

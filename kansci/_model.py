@@ -110,6 +110,14 @@ class KAN(nn.Module):
             x = layer(x)
         return x, hidden
 
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Output and the edge features of every layer (for the regulariser)."""
+        feats = []
+        for layer in self.layers:
+            x, f = layer.forward_features(x)
+            feats.append(f)
+        return x, feats
+
     @torch.no_grad()
     def layer_inputs(self, x) -> list[torch.Tensor]:
         """The inputs of every layer for ``x``, plus the final output as the last entry."""

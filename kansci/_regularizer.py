@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["edge_magnitudes", "sparsity_penalty"]
+__all__ = ["edge_magnitudes", "magnitudes_from_features", "sparsity_penalty"]
 
 _EPS = 1e-12
 
@@ -26,9 +26,14 @@ def edge_magnitudes(layer, x: torch.Tensor) -> torch.Tensor:
 
     Symbolic and pruned edges get 0.
     """
-    feats = torch.cat([layer.base(x).unsqueeze(-1), layer.basis(x)], dim=-1)  # (n, in, p)
+    return magnitudes_from_features(layer, layer.features(x))
+
+
+def magnitudes_from_features(layer, feats: torch.Tensor) -> torch.Tensor:
+    """:func:`edge_magnitudes` from edge features already computed, ``(n, in, 1+nb)``."""
     feats = feats - feats.mean(0, keepdim=True)
-    cov = torch.einsum("nip,niq->ipq", feats, feats) / max(x.shape[0] - 1, 1)
+    x_rows = feats.shape[0]
+    cov = torch.einsum("nip,niq->ipq", feats, feats) / max(x_rows - 1, 1)
     w = layer.edge_weights()  # (in, p, out), masked
     var = torch.einsum("ipq,ipo,iqo->io", cov, w, w)
     return torch.sqrt(var.clamp_min(0) + _EPS) * layer.spline_mask()

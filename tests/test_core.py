@@ -69,6 +69,18 @@ def test_basis_gradient_is_exact():
         assert torch.autograd.gradcheck(lambda z: bspline_basis(z, lo, inv_h, 5 + k, k), (x,))
 
 
+def test_edge_features_and_their_gradient():
+    from kansci._basis import edge_features
+
+    x = (torch.rand(30, 3, dtype=F64) * 5 - 2.5).requires_grad_()
+    lo, inv_h = torch.tensor([-1.0, -1.5, -0.5], dtype=F64), torch.tensor([2.0, 3.0, 4.0], dtype=F64)
+    feats = edge_features(x, lo, inv_h, 8, 3, "silu")
+    torch.testing.assert_close(feats[..., 0], torch.nn.functional.silu(x))
+    torch.testing.assert_close(feats[..., 1:], bspline_basis(x.detach(), lo, inv_h, 8, 3))
+    for base in ("silu", "identity", "zero"):
+        assert torch.autograd.gradcheck(lambda z, b=base: edge_features(z, lo, inv_h, 8, 3, b), (x,))
+
+
 def test_layer_forward_equals_sum_of_edge_activations():
     model = kansci.KAN([3, 4, 2], grid=6, seed=1, dtype=F64)
     x = torch.rand(50, 3, dtype=F64) * 2 - 1

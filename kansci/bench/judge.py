@@ -53,11 +53,12 @@ _SNAP_MAX_DENOMINATOR = 1000
 # --- inputs -------------------------------------------------------------------------------------
 
 
-def _as_expr(value: object, what: str) -> sympy.Expr:
+def _as_expr(value: object, what: str, names=()) -> sympy.Expr:
+    """An expression from sympy or text; in text, ``names`` are variables (``gamma`` too)."""
     if isinstance(value, sympy.Expr):
         return value
     if isinstance(value, str):
-        return parse_expression(value, allow_unknown=True)
+        return parse_expression(value, sorted(set(names)) or None, allow_unknown=True)
     if isinstance(value, bool):
         raise TypeError(f"{what} must be a sympy expression or formula text, got a bool")
     if isinstance(value, int):
@@ -310,7 +311,9 @@ def is_exact(
         Seconds allowed to sympy's rewrites before the high-precision comparison decides.
     """
     bounds = _ranges(ranges)
-    m, t, symbols = _unify(_as_expr(model, "model"), _as_expr(truth, "truth"), bounds)
+    t = _as_expr(truth, "truth", bounds)
+    m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
+    m, t, symbols = _unify(m, t, bounds)
     m, t = _snap_floats(m), _snap_floats(t)
     difference = m - t
     if difference == 0:
@@ -349,7 +352,9 @@ def is_symbolic_solution(
         Decimal places kept in the model's floats.
     """
     bounds = _ranges(ranges)
-    m, t, symbols = _unify(_as_expr(model, "model"), _as_expr(truth, "truth"), bounds)
+    t = _as_expr(truth, "truth", bounds)
+    m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
+    m, t, symbols = _unify(m, t, bounds)
     m = round_floats(m, digits)
     difference = m - t
     if _is_finite_constant(difference):
@@ -458,9 +463,10 @@ def judge(
     dict
         ``exact`` (bool), ``symbolic`` (bool), ``r2`` (float) and ``accurate`` (r2 > 0.999).
     """
-    m, t = _as_expr(model, "model"), _as_expr(truth, "truth")
     if not isinstance(X_test, pd.DataFrame):
         raise TypeError(f"X_test must be a pandas DataFrame, got {type(X_test).__name__}")
+    t = _as_expr(truth, "truth", _ranges(ranges))
+    m = _as_expr(model, "model", [*_ranges(ranges), *(x.name for x in t.free_symbols), *map(str, X_test.columns)])
     r2 = r2_score(y_test, _predict(m, X_test))
     if ranges is None:
         names = {s.name for s in m.free_symbols | t.free_symbols}

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .._model import KAN
-from .._regularizer import edge_magnitudes, sparsity_penalty
+from .._regularizer import magnitudes_from_features, sparsity_penalty
 
 SHAPES = ([4, 10, 1], [8, 32, 32, 1])
 BASIS_FLOPS = 12  # elementwise operations per basis value in the closed-form cubic
@@ -48,10 +48,10 @@ def make_mlp(width) -> nn.Module:
 
 
 def _kan_step(model, x, y, reg: bool, reg_rows: int):
-    out, hidden = model.forward_with_hidden(x)
+    out, feats = model.forward_with_features(x)
     loss = torch.mean((out - y) ** 2)
     if reg:
-        mags = [edge_magnitudes(layer, h[:reg_rows]) for layer, h in zip(model.layers, hidden)]
+        mags = [magnitudes_from_features(layer, f[:reg_rows]) for layer, f in zip(model.layers, feats)]
         loss = loss + 1e-3 * sparsity_penalty(mags)
     loss.backward()
 

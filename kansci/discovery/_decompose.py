@@ -21,7 +21,7 @@ import sympy
 from ..formula import complexity
 from ..symbolic import Library, suggest
 from ._monomial import monomial_candidates
-from ._probes import groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
+from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
 from ._terms import term_candidates
 
@@ -238,7 +238,7 @@ def _try_transforms(node, y, search):
             inv = lambda e, _s=sign: _s * sympy.sqrt(e)  # noqa: E731
         tnode = Node(lambda Z, _f=node.f, _t=fwd: _t(_f(Z)), node.syms, node.lo, node.hi, node.X, node.depth)
         ty = fwd(y)
-        add, mul = interaction_stats(tnode.f, node.lo, node.hi, search.rng)
+        add, mul = interaction_stats(tnode.f, node.lo, node.hi, search.rng, deadline=search.deadline)
         for stats, op in ((add, "add"), (mul, "mul")):
             for e in _try_split(tnode, ty, search, stats, op):
                 out.append(inv(e))
@@ -330,18 +330,34 @@ def _good(found, search, max_complexity: int = 14) -> bool:
     return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
 
 
+def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
+    """Inputs whose effect across their range is above the surrogate's noise."""
+    _, fx, grad = _gradients(node.f, node.X[:100], node.lo, node.hi)
+    effect = np.median(np.abs(grad), axis=0) * (node.hi - node.lo)
+    scale = float(np.std(y)) or 1.0
+    return [i for i in range(len(node.syms)) if effect[i] > max(3 * search.eps, 1e-4) * scale]
+
+
 def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
     """Ranked ``(relative error, formula)`` pairs for ``node.f`` over ``node.syms``."""
     with np.errstate(all="ignore"):
         y = np.asarray(node.f(node.X), float)
     if not np.all(np.isfinite(y)) or np.std(y) == 0 and len(node.syms) > 0 and np.all(y == y[0]):
         return [(0.0, sympy.Float(float(y[0])))] if np.all(np.isfinite(y)) else []
+    if len(node.syms) > 1:
+        keep = _relevant(node, y, search)
+        if keep and len(keep) < len(node.syms):  # irrelevant inputs: fix them, solve the rest
+            log.debug("depth %d: dropping %s", node.depth,
+                      [str(node.syms[i]) for i in range(len(node.syms)) if i not in keep])
+            child = _sub_node(node, keep, np.median(node.X, axis=0))
+            child.depth = node.depth
+            return solve(child, search)
     if len(node.syms) == 1:
         return _leaf_1d(node, y, search)
     found = _leaf_multi(node, y, search, budget=min(2.0, max(search.deadline - time.perf_counter(), 0) * 0.1))
     if _good(found, search) or search.out_of_time() or node.depth > 6:
         return found
-    add, mul = interaction_stats(node.f, node.lo, node.hi, search.rng)
+    add, mul = interaction_stats(node.f, node.lo, node.hi, search.rng, deadline=search.deadline)
     routes = (
         lambda: _try_split(node, y, search, add, "add"),
         lambda: _try_split(node, y, search, mul, "mul"),
