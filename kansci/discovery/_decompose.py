@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..formula import complexity
+from .._timeout import CallTimeout, time_limit
+from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
 from ._monomial import monomial_candidates
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
@@ -72,12 +73,13 @@ def _rel_error(expr, node: Node, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.std(y) or np.sqrt(np.mean(y**2)) or 1.0))
 
 
-def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5):
-    """Best first: among formulas within a factor 10 (or ``tol``) of the best error, the simplest.
+def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5, refine: int = 0):
+    """Best first: among formulas close to the best error, the simplest.
 
     Leaf data come from the surrogate, whose smooth errors a flexible formula can fit; the
-    true, simple formula is often a few times worse there, so simplicity gets a wide margin
-    (the final refit on the real data decides).
+    true, simple formula is often a few times worse there, so simplicity gets a margin of
+    up to 10x the best error, but no more than ``5*tol`` above it (a real misfit is not
+    noise).  ``refine`` > 0 refits the constants of that many of the best formulas first.
     """
     seen, scored = set(), []
     for e in exprs:
@@ -89,10 +91,23 @@ def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5):
             scored.append((err, e))
     if not scored:
         return []
+    if refine:
+        scored.sort(key=lambda t: t[0])
+        scored = [_refit(e, node, y) if i < refine else (err, e) for i, (err, e) in enumerate(scored)]
     best = min(err for err, _ in scored)
-    cut = max(10 * best, tol)
+    cut = max(min(10 * best, best + 5 * tol), tol)
     scored.sort(key=lambda t: (t[0] > cut, complexity(t[1]) if t[0] <= cut else 0, t[0]))
     return scored[:keep]
+
+
+def _refit(expr, node: Node, y: np.ndarray):
+    """(error, expr) after a joint least-squares refit of the formula's constants on the leaf."""
+    try:
+        with time_limit(1.0):
+            new, _ = refine_constants(expr, node.syms, node.X, y)
+    except (Exception, CallTimeout):  # keep the snapped constants
+        new = expr
+    return _rel_error(new, node, y), new
 
 
 # ---------------------------------------------------------------------- leaves
@@ -142,7 +157,7 @@ def _leaf_1d(node: Node, y: np.ndarray, search: Search):
     exprs += monomial_candidates(node.X, y, [s])
     if not search.out_of_time():
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
-    return _ranked(exprs, node, y, search.tol)
+    return _ranked(exprs, node, y, search.tol, refine=6)
 
 
 def _leaf_multi(node: Node, y: np.ndarray, search: Search, budget: float):

@@ -20,6 +20,7 @@ _UNITS: list[tuple[sympy.Expr, float]] = [
     (sympy.sqrt(3), 1.5),
     (1 / _pi, 1.5),
     (_pi**2, 2.0),
+    (1 / _pi**2, 2.5),
     (sympy.sqrt(_pi), 2.0),
     (1 / sympy.sqrt(_pi), 2.5),
     (sympy.sqrt(5), 2.0),
