@@ -92,7 +92,7 @@ def _local_derivatives(f: torch.Tensor, k: int) -> torch.Tensor:
     return cardinal_bspline(v, k - 1) - cardinal_bspline(v - 1, k - 1)
 
 
-def _locate(x, lo, inv_h, n_basis: int, k: int):
+def _locate(x, lo, inv_h, n_basis: int, k: int, offset: int = 0):
     """Indices of the k+1 non-zero bases of each point, a validity mask, and the fraction ``f``.
 
     A point in interval ``m`` of its grid has non-zero bases ``m .. m+k``.  When every point
@@ -103,20 +103,20 @@ def _locate(x, lo, inv_h, n_basis: int, k: int):
     m = torch.floor(u)
     f = u - m
     m = m.long()
-    steps = torch.arange(k + 1, device=x.device)
+    steps = torch.arange(offset, offset + k + 1, device=x.device)
     if x.numel() and int(m.min()) >= 0 and int(m.max()) <= n_basis - k - 1:
         return m.unsqueeze(-1) + steps, None, f
     m.clamp_(-k - 1, n_basis)  # far outside: every index invalid, weights dropped
     idx = m.unsqueeze(-1) + steps
-    valid = (idx >= 0) & (idx < n_basis)
-    return idx.clamp_(0, n_basis - 1), valid, f
+    valid = (idx >= offset) & (idx < n_basis + offset)
+    return idx.clamp_(offset, n_basis - 1 + offset), valid, f
 
 
 def _scatter(idx, valid, local, shape):
     dense = local.new_zeros(shape)
-    if valid is not None:
-        local = local.masked_fill(~valid, 0.0)
-    return dense.scatter_add_(-1, idx, local)
+    if valid is None:  # indices distinct within a row: a plain scatter
+        return dense.scatter_(-1, idx, local)
+    return dense.scatter_add_(-1, idx, local.masked_fill(~valid, 0.0))
 
 
 class _BasisFunction(torch.autograd.Function):
@@ -174,8 +174,8 @@ BASE_FUNCTIONS = {
 
 
 def _features(x, lo, inv_h, n_basis, k, base_fun):
-    idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
-    dense = _scatter(idx + 1, valid, _local_weights(f, k), (*x.shape, n_basis + 1))
+    idx, valid, f = _locate(x, lo, inv_h, n_basis, k, offset=1)  # column 0 holds base(x)
+    dense = _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis + 1))
     dense[..., 0] = BASE_FUNCTIONS[base_fun][0](x)
     return dense, idx, valid, f
 
@@ -192,7 +192,7 @@ class _FeatureFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, idx, f, inv_h, *valid = ctx.saved_tensors
-        local_grad = grad_out[..., 1:].gather(-1, idx)
+        local_grad = grad_out.gather(-1, idx)
         if valid:
             local_grad = local_grad.masked_fill(~valid[0], 0.0)
         grad_x = (local_grad * _local_derivatives(f, ctx.k)).sum(-1) * inv_h

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from ._arrays import InputError, as_matrix
-from ._regularizer import magnitudes_from_features, sparsity_penalty
+from ._regularizer import edge_magnitudes, sparsity_penalty
 from ._threads import threads_for, use_threads
 
 __all__ = ["fit"]
@@ -136,10 +136,12 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
     reg_idx = torch.randperm(n, generator=gen)[: min(reg_sample, n)].to(dev)
 
     def objective(xb, yb, sub):
-        out, feats = model.forward_with_features(xb)
+        out, hidden = model.forward_with_hidden(xb)
         mse = torch.mean((out - yb) ** 2)
         if lamb > 0:
-            mags = [magnitudes_from_features(layer, f[sub]) for layer, f in zip(model.layers, feats)]
+            # features recomputed on the subsample: slicing the batch's features would make
+            # backward allocate and fill a gradient as large as the whole batch's
+            mags = [edge_magnitudes(layer, h[sub]) for layer, h in zip(model.layers, hidden)]
             reg = sparsity_penalty(mags, l1=lamb_l1, entropy=lamb_entropy)
         else:
             reg = mse.new_zeros(())

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .._model import KAN
-from .._regularizer import magnitudes_from_features, sparsity_penalty
+from .._regularizer import edge_magnitudes, sparsity_penalty
 
 SHAPES = ([4, 10, 1], [8, 32, 32, 1])
 BASIS_FLOPS = 12  # elementwise operations per basis value in the closed-form cubic
@@ -48,10 +48,10 @@ def make_mlp(width) -> nn.Module:
 
 
 def _kan_step(model, x, y, reg: bool, reg_rows: int):
-    out, feats = model.forward_with_features(x)
+    out, hidden = model.forward_with_hidden(x)
     loss = torch.mean((out - y) ** 2)
     if reg:
-        mags = [magnitudes_from_features(layer, f[:reg_rows]) for layer, f in zip(model.layers, feats)]
+        mags = [edge_magnitudes(layer, h[:reg_rows]) for layer, h in zip(model.layers, hidden)]
         loss = loss + 1e-3 * sparsity_penalty(mags)
     loss.backward()
 
@@ -85,6 +85,29 @@ def _time(fn, *args) -> float:
     return time.perf_counter() - start
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory instead of returning it to the system (this process only).
+
+    By default glibc serves large blocks with fresh pages from the system and hands them back
+    when freed, so every training step pays a page fault per 4 kB of every large tensor.
+    ``mallopt`` raising the mmap and trim thresholds makes the process reuse its memory (what
+    ``MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824`` does from the
+    environment).  Returns whether it could (glibc only).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 256 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError):
+        return False
+
+
 def run(batch: int = 10_000, grid: int = 10, k: int = 3, rounds: int = 20, threads: int = 2, reg: bool = True):
     """Benchmark every shape; returns a list of result dicts (median seconds per step)."""
     torch.set_num_threads(threads)
@@ -94,6 +117,7 @@ def run(batch: int = 10_000, grid: int = 10, k: int = 3, rounds: int = 20, threa
         x = torch.rand(batch, width[0], generator=gen) * 2 - 1
         y = torch.rand(batch, width[-1], generator=gen)
         kan = KAN(width, grid=grid, k=k, seed=0)
+        kan.update_grid(x)  # as training does: every layer's grid covers the values it sees
         mlp_width = mlp_for_flops(width, kan_flops(width, grid, k))
         mlp = make_mlp(mlp_width)
         pykan = _try_pykan(width, grid, k)
@@ -103,8 +127,9 @@ def run(batch: int = 10_000, grid: int = 10, k: int = 3, rounds: int = 20, threa
         }
         if pykan is not None:
             steps["pykan"] = lambda: _pykan_step(pykan, x, y, reg)
-        for fn in steps.values():  # warm up
-            fn()
+        for _ in range(3):  # warm up
+            for fn in steps.values():
+                fn()
         times: dict[str, list[float]] = {name: [] for name in steps}
         for _ in range(rounds):
             for name, fn in steps.items():
@@ -125,10 +150,23 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-reg", action="store_true", help="time the step without the regulariser")
+    parser.add_argument("--allocator", choices=["default", "keep", "both"], default="both",
+                        help="glibc's default allocator, one that keeps freed memory (mallopt), or both in turn")
     args = parser.parse_args(argv)
-    rows = run(batch=args.batch, grid=args.grid, rounds=args.rounds, threads=args.threads, reg=not args.no_reg)
+    settings = ["default", "keep"] if args.allocator == "both" else [args.allocator]
+    for setting in settings:
+        if setting == "keep" and not keep_freed_memory():
+            print("(could not tune the allocator: not glibc)")
+            continue
+        rows = run(batch=args.batch, grid=args.grid, rounds=args.rounds, threads=args.threads, reg=not args.no_reg)
+        _report(rows, args, setting)
+    return 0
+
+
+def _report(rows, args, setting: str) -> None:
     print(f"training step (forward+backward{'' if args.no_reg else ' + regulariser'}), batch {args.batch}, "
-          f"G={args.grid}, k=3, {args.threads} threads, median of {args.rounds} interleaved rounds")
+          f"G={args.grid}, k=3, {args.threads} threads, median of {args.rounds} interleaved rounds, "
+          f"allocator: {'glibc default' if setting == 'default' else 'keeps freed memory (mallopt)'}")
     for r in rows:
         line = (f"KAN {r['width']}: kansci {r['kansci_ms']:.2f} ms | MLP {r['mlp_width']} (equal FLOPs) "
                 f"{r['mlp_ms']:.2f} ms | kansci/MLP = {r['kansci_over_mlp']:.2f}x")
@@ -137,7 +175,6 @@ def main(argv=None) -> int:
         else:
             line += " | pykan not installed"
         print(line)
-    return 0
 
 
 if __name__ == "__main__":
