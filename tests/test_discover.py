@@ -147,3 +147,37 @@ def test_demo_rediscovers_keplers_third_law():
     assert run.returncode == 0, run.stderr
     assert "P = a**(3/2)" in run.stdout
     assert "a^{\\frac{3}{2}}" in run.stdout
+
+
+@pytest.mark.parametrize("names", [["lambda", "I", "y"], ["E", "pi", "y"], ["gamma", "beta", "y"], ["S", "N", "y"],
+                                   ["m [kg]", "v (m/s)", "y"], ["θ", "Δt", "y"]])
+def test_awkward_column_names_work(names):
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(1, 3, (2, 200))
+    df = pd.DataFrame({names[0]: a, names[1]: b, names[2]: a * b**2})
+    d = kansci.discover(df, names[2], time_limit=10)
+    assert d.r2 > 0.999999
+    assert d.to_json()["formula"]
+    np.testing.assert_allclose(d.predict(df), df[names[2]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e12, 1e-12])
+def test_very_large_and_very_small_values(scale):
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(1, 3, (2, 200)) * scale
+    df = pd.DataFrame({"a": a, "b": b, "y": a / b})
+    d = kansci.discover(df, "y", time_limit=10)
+    assert d.r2 > 0.999999
+
+
+def test_two_hundred_columns_finish_within_the_time_limit():
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (300, 200))
+    df = pd.DataFrame(X, columns=[f"c{i}" for i in range(200)])
+    df["y"] = X[:, 3] * X[:, 7]
+    start = time.perf_counter()
+    d = kansci.discover(df, "y", time_limit=20)
+    assert time.perf_counter() - start < 20 * 1.5 + 5
+    assert np.isfinite(d.rmse)

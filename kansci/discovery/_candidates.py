@@ -31,6 +31,7 @@ class Candidate:
     train_rmse: float
     exact: bool = False  # no float constants left
     notes: dict = field(default_factory=dict)
+    residuals: np.ndarray | None = field(default=None, repr=False)  # on the validation rows
 
     @property
     def n_params(self) -> int:
@@ -69,6 +70,7 @@ def score(expr, problem: Problem, source: str, **notes) -> Candidate | None:
     return Candidate(
         expr=expr, source=source, complexity=complexity(expr), rmse=rmse, r2=r2,
         train_rmse=_rmse(train, problem.y[problem.train]), exact=not expr.atoms(sympy.Float), notes=notes,
+        residuals=val - yv,
     )
 
 
@@ -112,7 +114,7 @@ def _recognisable(expr, max_complexity: int = 70, max_constants: int = 12) -> bo
     return complexity(expr) <= max_complexity and len(expr.atoms(sympy.Float)) <= max_constants
 
 
-def rounded(expr, window: float = 0.01):
+def rounded(expr, window: float = 0.002):
     """Every float replaced by the cheapest nice constant within ``window`` (relative), or None.
 
     No refit: an exact alternative for the chooser to weigh against the fitted formula,

@@ -51,18 +51,50 @@ def fit_tolerance(best_rmse: float, n_val: int, y_scale: float) -> float:
     return best_rmse * (1.0 + 3.0 / math.sqrt(2.0 * max(n_val, 1))) + 1e-9 * y_scale
 
 
+def fits_as_well(c: Candidate, best: Candidate, n_val: int, y_scale: float, z: float = 3.0) -> bool:
+    """Whether ``c`` predicts the validation rows as well as ``best``.
+
+    Two tests, both must pass.  The RMSE must be within :func:`fit_tolerance` of the best,
+    and a paired test on the same rows must not find ``c`` worse: the per-row difference of
+    squared errors measures how much worse ``c`` is far more precisely than two separate
+    RMSEs, so a near-miss formula inside the RMSE tolerance is still told apart from the
+    right one; it fails when that difference is ``z`` standard errors above zero.  (The
+    paired test alone is too lenient for heavy-tailed targets, whose squared errors have a
+    huge spread.)  At rounding level (zero noise) everything within ``1e-9`` of the target's
+    scale fits.
+    """
+    if c.rmse <= best.rmse + 1e-9 * y_scale:
+        return True
+    if c.rmse > fit_tolerance(best.rmse, n_val, y_scale):
+        return False
+    if c.residuals is None or best.residuals is None or not np.all(np.isfinite(c.residuals)):
+        return True
+    d = c.residuals**2 - best.residuals**2
+    se = float(np.std(d)) / math.sqrt(len(d)) if len(d) > 1 else math.inf
+    return float(np.mean(d)) <= z * se
+
+
 def choose(candidates: list[Candidate], n_val: int, y_scale: float, *, error=None,
            exact_slack: float = 1.0) -> Candidate:
     """The simplest formula among those that fit within the noise, exact ones first.
 
-    Among candidates whose validation RMSE is within :func:`fit_tolerance` of the best, take
-    an exact one (no float constants left) of least complexity if any, else the least complex.
+    Among candidates that fit the validation rows as well as the best one (an RMSE tolerance
+    and a paired test, :func:`fits_as_well`), take an exact one (no float constants left) of least complexity
+    if any, else the least complex.
     ``error`` replaces the validation RMSE (e.g. a leave-one-out error for tables too small
     to hold rows out, so that nothing wins by interpolating a handful of rows); ``exact_slack``
     lets an exact formula count as fitting up to that multiple of the best error (used for
     such small tables, where a fitted exponent always beats the exact one by a little).
     """
-    err = error or (lambda c: c.rmse)
+    if error is None:  # validation rows held out: paired comparison with the best
+        finite = [c for c in candidates if math.isfinite(c.rmse)]
+        if not finite:
+            raise ValueError("no candidate formula could be evaluated")
+        best = min(finite, key=lambda c: c.rmse)
+        fitting = [c for c in finite if fits_as_well(c, best, n_val, y_scale)]
+        exact = [c for c in fitting if c.exact]
+        return min(exact or fitting, key=lambda c: (c.complexity, c.rmse))
+    err = error
     finite = [c for c in candidates if math.isfinite(err(c))]
     if not finite:
         finite = [c for c in candidates if math.isfinite(c.rmse)]

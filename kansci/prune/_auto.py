@@ -242,8 +242,8 @@ def _prune_auto(model, X, y, *, X_val, y_val, tolerance, atol, retrain_steps, tr
         if trials >= max_trials or trial_steps <= 0 or failures >= _MAX_FAILURES_IN_A_ROW:
             break
         if bound is None:  # the reference: the first choice after the same short retrain
-            ref = _short_retrain(chosen.model, x, t, chosen.columns, trial_steps, seed, fit_options)
-            chosen.rmse_trial = _rmse(ref, xv[:, chosen.columns], tv)[0]
+            chosen_model = _short_retrain(chosen.model, x, t, chosen.columns, trial_steps, seed, fit_options)
+            chosen.rmse_trial = _rmse(chosen_model, xv[:, chosen.columns], tv)[0]
             bound = tolerance * chosen.rmse_trial + floor
         trials += 1
         trial = _short_retrain(cand.model, x, t, cand.columns, trial_steps, seed, fit_options)
