@@ -68,7 +68,21 @@ def _as_float_array(values: Any, what: str) -> np.ndarray:
     raw = np.asarray(values)
     if raw.dtype.kind == "c":
         raise ValueError(f"Complex data not supported in {what}; pass real numbers")
-    return np.asarray(raw, dtype=float)  # TypeError/ValueError name what could not be converted
+    try:
+        return np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:  # same class, numpy's words kept, the column named
+        where = _non_numeric_columns(values)
+        raise type(exc)(f"{what} must be numeric ({exc}){where}; convert or drop non-numeric "
+                        "values first") from None
+
+
+def _non_numeric_columns(values: Any) -> str:
+    if not isinstance(values, (pd.DataFrame, pd.Series)):
+        return ""
+    frame = values.to_frame() if isinstance(values, pd.Series) else values
+    bad = [str(c) for c in frame.columns
+           if (pd.to_numeric(frame[c], errors="coerce").isna() & frame[c].notna()).any()]
+    return f" in column(s) {bad}" if bad else ""
 
 
 def _check_X(X: Any, *, min_rows: int = 1) -> np.ndarray:

@@ -181,3 +181,44 @@ def test_two_hundred_columns_finish_within_the_time_limit():
     d = kansci.discover(df, "y", time_limit=20)
     assert time.perf_counter() - start < 20 * 1.5 + 5
     assert np.isfinite(d.rmse)
+
+
+def test_interrupt_keeps_the_formulas_found_so_far():
+    from kansci.discovery._strategies import baseline_strategy
+
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    def never(ctx):  # must not run after the interrupt
+        raise AssertionError("a stage ran after the interrupt")
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame(rng.uniform(1, 2, (200, 2)), columns=["a", "b"])
+    df["y"] = 3 * df["a"] + np.sin(5 * df["b"])
+    d = kansci.discover(df, "y", time_limit=20, strategies=[
+        ("baseline", baseline_strategy, 0.1), ("interrupted", interrupted, 0.5), ("never", never, 0.5)])
+    assert d.diagnostics["interrupted"] is True
+    assert list(d.history["stage"]) == ["baseline"]
+    assert 0.5 < d.r2 < 1 and d.formula.expr.free_symbols  # the baseline's linear fit survives
+
+
+def test_same_seed_same_formula_and_pareto():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(1, 3, (400, 3))
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    df["y"] = np.sin(df["a"]) * df["b"] + df["c"] ** 2
+    first = kansci.discover(df, "y", time_limit=30, seed=3)
+    second = kansci.discover(df, "y", time_limit=30, seed=3)
+    assert first.seconds < 30 and second.seconds < 30  # no stage cut short by the clock
+    assert str(first.formula) == str(second.formula)
+    pd.testing.assert_frame_equal(first.pareto.drop(columns=["latex"], errors="ignore"),
+                                  second.pareto.drop(columns=["latex"], errors="ignore"))
+
+
+def test_tiny_target_values_are_not_mistaken_for_a_constant():
+    rng = np.random.default_rng(6)
+    X = rng.uniform(1, 2, (200, 2))
+    df = pd.DataFrame(X, columns=["a", "b"])
+    df["y"] = 1e-24 * df["a"] * df["b"]
+    d = kansci.discover(df, "y", time_limit=10)
+    assert d.r2 > 0.999999

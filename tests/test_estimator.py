@@ -273,3 +273,77 @@ def test_sklearn_errors_are_sklearn_classes():
         warnings.simplefilter("always")
         _fit_linear(np.arange(40.0).reshape(20, 2), np.arange(20.0)[:, None])
     assert any(issubclass(w.category, exceptions.DataConversionWarning) for w in seen)
+
+
+# --------------------------------------------------------------------- bad-input matrix
+def _matrix_data():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(1, 2, (40, 3)), columns=["a", "b", "c"])
+    return X, X["a"] * 2.0 + X["b"]
+
+
+def _with(frame, col, values):
+    frame = frame.copy()
+    frame[col] = values
+    return frame
+
+
+@pytest.mark.parametrize("case, error, match", [
+    ("empty", ValueError, "0 sample"),
+    ("nine rows", ValueError, "9 sample.*minimum of 10"),
+    ("text column", ValueError, r"X must be numeric .*column\(s\) \['b'\]"),
+    ("mixed column", ValueError, r"column\(s\) \['c'\]"),
+    ("text target", ValueError, "y must be numeric"),
+    ("inf in X", ValueError, "NaN or inf in 1 row"),
+    ("nan in y", ValueError, "y contains NaN or inf"),
+    ("constant target", ValueError, "constant"),
+    ("duplicate names", ValueError, "duplicate column names \\['a'\\]"),
+])
+def test_bad_input_gets_a_clear_error(case, error, match):
+    X, y = _matrix_data()
+    if case == "empty":
+        X, y = X.iloc[:0], y.iloc[:0]
+    elif case == "nine rows":
+        X, y = X.iloc[:9], y.iloc[:9]
+    elif case == "text column":
+        X = _with(X, "b", ["oops"] * len(X))
+    elif case == "mixed column":
+        X = _with(X.astype(object), "c", [1.5] * 20 + ["n/a"] * 20)
+    elif case == "text target":
+        y = pd.Series(["x"] * len(X))
+    elif case == "inf in X":
+        X.iloc[4, 2] = np.inf
+    elif case == "nan in y":
+        y = y.copy()
+        y.iloc[0] = np.nan
+    elif case == "constant target":
+        y = pd.Series(np.full(len(X), 3.0))
+    elif case == "duplicate names":
+        X.columns = ["a", "a", "c"]
+    with pytest.raises(error, match=match) as info:
+        KANRegressor(time_limit=5, strategies=LINEAR).fit(X, y)
+    assert "\n" not in str(info.value)  # one line
+
+
+@pytest.mark.parametrize("case", ["constant column", "huge", "tiny", "keywords", "unicode"])
+def test_awkward_but_valid_input_fits(case):
+    X, y = _matrix_data()
+    expect = None
+    if case == "constant column":
+        X = _with(X, "c", 7.0)
+        expect = "dropped constant input column"
+    elif case == "huge":
+        X, y = X * 1e12, y * 1e12
+    elif case == "tiny":
+        X, y = X * 1e-12, y * 1e-12
+    elif case == "keywords":
+        X.columns = ["lambda", "I", "E"]
+    elif case == "unicode":
+        X.columns = ["α", "β [m/s]", "γ"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = KANRegressor(time_limit=5, strategies=LINEAR).fit(X, y)
+    if expect:
+        assert any(expect in str(w.message) for w in caught)
+    assert reg.score(X, y) > 0.999999
+    assert list(reg.feature_names_in_) == [str(c) for c in X.columns]

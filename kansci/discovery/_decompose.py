@@ -73,13 +73,14 @@ def _rel_error(expr, node: Node, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.std(y) or np.sqrt(np.mean(y**2)) or 1.0))
 
 
-def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5, refine: int = 0):
+def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5, refine: int = 0, extra: int = 2):
     """Best first: among formulas close to the best error, the simplest.
 
     Leaf data come from the surrogate, whose smooth errors a flexible formula can fit; the
     true, simple formula is often a few times worse there, so simplicity gets a margin of
     up to 10x the best error, but no more than ``5*tol`` above it (a real misfit is not
     noise).  ``refine`` > 0 refits the constants of that many of the best formulas first.
+    The ``extra`` lowest-error formulas are appended when not among the first ``keep``.
     """
     seen, scored = set(), []
     for e in exprs:
@@ -97,7 +98,12 @@ def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5, refine:
     best = min(err for err, _ in scored)
     cut = max(min(10 * best, best + 5 * tol), tol)
     scored.sort(key=lambda t: (t[0] > cut, complexity(t[1]) if t[0] <= cut else 0, t[0]))
-    return scored[:keep]
+    top = scored[:keep]
+    # with noisy data many formulas pass the cut and the simplest are kept; the closest fits
+    # ride along, so the right but slightly more complex form (exp(-x**2) against tanh) is not
+    # lost before the formulas meet the real data
+    top += [t for t in sorted(scored, key=lambda t: t[0])[:extra] if t not in top]
+    return top
 
 
 def _refit(expr, node: Node, y: np.ndarray):
@@ -406,7 +412,7 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     search = Search(deadline=ctx.deadline - 0.15 * max(ctx.remaining(), 0), eps=max(sur.rel_error, 1e-7), rng=rng)
     results = solve(root, search)
     log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
-    for err, expr in results[:4]:
+    for err, expr in results[:6]:
         if ctx.remaining() <= 0:
             break
         ctx.add(expr, "decompose", surrogate_error=err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import sympy
 
 from ._candidates import Candidate
 
@@ -74,13 +75,35 @@ def fits_as_well(c: Candidate, best: Candidate, n_val: int, y_scale: float, z: f
     return float(np.mean(d)) <= z * se
 
 
+def _digits(n: int) -> int:
+    return len(str(abs(int(n))))
+
+
+def description_cost(c: Candidate) -> float:
+    """Complexity plus the extra length of elaborate exact constants (``119/4`` is not ``2``).
+
+    A node count charges every number one node, so a formula that mimics the law with a few
+    long rationals (``119/4*(1 - tanh(5/2 + x**2/4))`` for a gaussian tail) would look as
+    simple as the law itself; counting the digits beyond the first (and beyond one for each
+    part of a fraction) keeps the description-length ordering that recognition itself uses.
+    """
+    extra = 0
+    for node in sympy.preorder_traversal(c.expr):
+        if isinstance(node, sympy.Rational) and not isinstance(node, sympy.Float):
+            if node.q == 1:
+                extra += _digits(node.p) - 1
+            else:
+                extra += max(_digits(node.p) + _digits(node.q) - 2, 0)
+    return c.complexity + extra
+
+
 def choose(candidates: list[Candidate], n_val: int, y_scale: float, *, error=None,
            exact_slack: float = 1.0) -> Candidate:
     """The simplest formula among those that fit within the noise, exact ones first.
 
     Among candidates that fit the validation rows as well as the best one (an RMSE tolerance
-    and a paired test, :func:`fits_as_well`), take an exact one (no float constants left) of least complexity
-    if any, else the least complex.
+    and a paired test, :func:`fits_as_well`), take an exact one (no float constants left) of
+    least :func:`description_cost` if any, else the least costly.
     ``error`` replaces the validation RMSE (e.g. a leave-one-out error for tables too small
     to hold rows out, so that nothing wins by interpolating a handful of rows); ``exact_slack``
     lets an exact formula count as fitting up to that multiple of the best error (used for
@@ -93,7 +116,7 @@ def choose(candidates: list[Candidate], n_val: int, y_scale: float, *, error=Non
         best = min(finite, key=lambda c: c.rmse)
         fitting = [c for c in finite if fits_as_well(c, best, n_val, y_scale)]
         exact = [c for c in fitting if c.exact]
-        return min(exact or fitting, key=lambda c: (c.complexity, c.rmse))
+        return min(exact or fitting, key=lambda c: (description_cost(c), c.rmse))
     err = error
     finite = [c for c in candidates if math.isfinite(err(c))]
     if not finite:
@@ -106,7 +129,7 @@ def choose(candidates: list[Candidate], n_val: int, y_scale: float, *, error=Non
     fitting = [c for c in finite if err(c) <= tol]
     exact = [c for c in finite if c.exact and err(c) <= max(tol, exact_slack * best)]
     pool = exact or fitting
-    return min(pool, key=lambda c: (c.complexity, err(c)))
+    return min(pool, key=lambda c: (description_cost(c), err(c)))
 
 
 def front_table(front: list[Candidate], chosen: Candidate, y_scale: float):

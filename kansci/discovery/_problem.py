@@ -131,7 +131,7 @@ def make_problem(
             f"only {len(table)} usable rows; discovery needs at least {min_rows} rows without NaN/inf"
         )
     y = table[target].to_numpy(float)
-    if np.ptp(y) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
+    if np.ptp(y) <= 1e-12 * float(np.max(np.abs(y))):
         raise InputError(f"the target {target!r} is constant ({y[0]:g}); there is no law to find")
     constant = [c for c in features if np.ptp(table[c].to_numpy()) == 0]
     if constant:
