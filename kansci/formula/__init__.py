@@ -14,13 +14,17 @@ from ._recognise import recognise_constants as recognise_constants
 from ._refine import RefineInfo as RefineInfo
 from ._refine import refine_constants as refine_constants
 from ._simplify import simplify_formula as simplify_formula
+from ._uncertainty import ConstantEstimate as ConstantEstimate
+from ._uncertainty import constant_errors as constant_errors
 from ._simplify import tidy as tidy
 
 __all__ = [
+    "ConstantEstimate",
     "Formula",
     "RefineInfo",
     "VariableMap",
     "complexity",
+    "constant_errors",
     "latex_name",
     "recognise_constants",
     "refine_constants",
