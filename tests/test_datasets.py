@@ -232,3 +232,36 @@ def test_top_level_datasets_link_points_at_the_bundled_files():
     if not link.exists():
         pytest.skip("no top-level datasets link in this checkout")
     assert (link / "feynman.csv").is_file() and (link / "kepler.csv").is_file()
+
+
+def test_beyond_table_laws_sample_as_declared():
+    from kansci.datasets import LAW_TABLES
+
+    assert "beyond" in LAW_TABLES
+    table = feynman_table("beyond")
+    assert len(table) >= 40 and not set(table["id"]) & set(feynman_table()["id"])
+    law = feynman_law("B27")  # integer inputs
+    train, _ = make_dataset(law, 300, 0, seed=1)
+    a = train["a"].to_numpy()
+    assert law.sampling == ("int", "int") and np.all(a == np.round(a)) and a.min() >= 0 and a.max() <= 10
+    assert feynman_law("B22").rows == 50 and feynman_law("B22").table == "beyond"
+
+
+def test_log_uniform_sampling_spans_the_decades():
+    import sympy
+
+    x = sympy.Symbol("x")
+    law = FeynmanLaw("T1", "y", x**2, [("x", 1e-3, 1e3)], sampling=("log",))
+    train, _ = make_dataset(law, 4000, 0, seed=0)
+    decades = np.floor(np.log10(train["x"].to_numpy()))
+    counts = np.bincount((decades + 3).astype(int))
+    assert len(counts) == 6 and counts.min() > 500  # about 667 per decade
+
+
+def test_unknown_table_and_bad_sampling_are_clear():
+    import sympy
+
+    with pytest.raises(ValueError, match="unknown law table"):
+        feynman_table("nope")
+    with pytest.raises(ValueError, match="sampling"):
+        FeynmanLaw("T2", "y", sympy.Symbol("x"), [("x", 1, 2)], sampling=("cubic",))

@@ -272,7 +272,9 @@ def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[s
     row = _base_row(spec)
     try:
         law = feynman_law(spec.law_id)
-        train, test = make_dataset(law, spec.n_train, spec.n_test, spec.noise, spec.seed)
+        n_train = law.rows or spec.n_train  # a few-row law fixes its own training rows
+        row["n_train"] = n_train
+        train, test = make_dataset(law, n_train, spec.n_test, spec.noise, spec.seed)
         call = solver if solver is not None else resolve_solver(spec.solver)
     except Exception as exc:
         return failure_row(spec, "error", "setup", _describe(exc), 0.0)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..datasets import UnknownLawError, feynman_law, feynman_table
+from ..datasets import LAW_TABLES, UnknownLawError, feynman_law, feynman_table
 from ._report import format_summary, plot_recovery, read_results
 from ._runner import Timeout, default_jobs, pending_specs, run_benchmark
 from ._task import DEFAULT_SOLVER, TaskSpec, resolve_solver, solver_name
@@ -37,8 +37,8 @@ class _UsageError(Exception):
 # --- law ids ------------------------------------------------------------------------------------
 
 
-def _all_ids() -> list[str]:
-    return list(feynman_table()["id"])
+def _all_ids(table: str = "feynman") -> list[str]:
+    return list(feynman_table(table)["id"])
 
 
 def resolve_ids(tokens: Iterable[str]) -> list[str]:
@@ -53,7 +53,7 @@ def resolve_ids(tokens: Iterable[str]) -> list[str]:
     kansci.datasets.UnknownLawError
         A KeyError naming close ids, for an id that is not in the table.
     """
-    ids = _all_ids()
+    ids = [i for t in LAW_TABLES for i in _all_ids(t)]
     chosen: list[str] = []
     for token in (t.strip() for item in tokens for t in str(item).split(",")):
         if not token:
@@ -123,13 +123,14 @@ def run_feynman(
     solver: Any = DEFAULT_SOLVER,
     retry_failed: bool = False,
     on_row: Any = None,
+    table: str = "feynman",
 ) -> pd.DataFrame:
-    """Run the Feynman benchmark and return its results table.
+    """Run the Feynman benchmark (or another law table) and return its results table.
 
     Parameters
     ----------
     ids : iterable of str, optional
-        Laws, ranges or patterns (see :func:`resolve_ids`); default all 100.
+        Laws, ranges or patterns (see :func:`resolve_ids`); default every law of ``table``.
     noise, seeds : iterables
         Noise levels and seeds; every law runs at each combination.
     out : path
@@ -144,13 +145,16 @@ def run_feynman(
         ``module:function`` or a module-level function, called as
         ``solver(train, target=..., time_limit=..., seed=..., progress=False)``; default
         :func:`kansci.discover`.
+    table : str
+        The law table whose laws run when ``ids`` is None (see
+        :data:`kansci.datasets.LAW_TABLES`).
 
     Returns
     -------
     pandas.DataFrame
         The rows of the requested runs, earlier ones included.
     """
-    law_ids = resolve_ids(ids) if ids is not None else _all_ids()
+    law_ids = resolve_ids(ids) if ids is not None else _all_ids(table)
     name = solver_name(solver)
     resolve_solver(name)  # fail here, once, rather than in every child
     common = {"time_limit": float(time_limit), "n_train": n_train, "n_test": n_test, "solver": name}
@@ -194,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ids", nargs="+", metavar="ID",
         help="laws: ids, ranges A..B of the table's order, patterns like 'II.*' (default: all)")
     add("--ids-file", metavar="PATH", help="a file of law ids or ranges (# starts a comment)")
+    add("--table", choices=LAW_TABLES, default="feynman",
+        help="the law table whose laws run when no ids are given (default feynman; 'beyond':"
+             " textbook laws of kinds the Feynman table does not test)")
     add("--noise", nargs="+", type=_nonnegative, default=[0.0], metavar="EPS",
         help="noise levels, fractions of the target's RMS (default 0)")
     add("--seeds", nargs="+", type=int, default=[0], metavar="N", help="seeds (default 0)")
@@ -252,7 +259,7 @@ def _summary_only(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     tokens = list(args.ids or []) + (_ids_from_file(args.ids_file) if args.ids_file else [])
     try:
-        law_ids = resolve_ids(tokens) if tokens else _all_ids()
+        law_ids = resolve_ids(tokens) if tokens else _all_ids(args.table)
     except UnknownLawError as exc:
         raise _UsageError(str(exc)) from None
     if not law_ids:

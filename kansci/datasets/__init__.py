@@ -1,5 +1,6 @@
-"""Bundled data: the Feynman symbolic-regression table and the planets' orbits."""
+"""Bundled data: law tables (the Feynman symbolic-regression table and more) and the planets' orbits."""
 
+from ._feynman import LAW_TABLES as LAW_TABLES
 from ._feynman import FeynmanLaw as FeynmanLaw
 from ._feynman import MissingColumnsError as MissingColumnsError
 from ._feynman import UnknownLawError as UnknownLawError
@@ -11,6 +12,7 @@ from ._sampling import feynman as feynman
 from ._sampling import make_dataset as make_dataset
 
 __all__ = [
+    "LAW_TABLES",
     "FeynmanLaw",
     "MissingColumnsError",
     "UnknownLawError",

@@ -1,4 +1,9 @@
-"""The Feynman symbolic-regression table: 100 physical laws with their sampling ranges."""
+"""Tables of laws with their sampling ranges: the Feynman table (100 physical laws) and more.
+
+Bundled tables (``kansci/datasets/data/<name>.csv``): ``feynman`` (the public benchmark) and
+``beyond`` (textbook laws of kinds the Feynman table does not test, used to measure
+generalisation).  Every law has a unique id across the tables.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .._parse import parse_expression
 from ._files import read_bundled_csv
 
 __all__ = [
+    "LAW_TABLES",
     "FeynmanLaw",
     "MissingColumnsError",
     "UnknownLawError",
@@ -24,6 +30,13 @@ __all__ = [
     "feynman_law",
     "feynman_table",
 ]
+
+
+LAW_TABLES = ("feynman", "beyond")
+"""The bundled law tables, by name."""
+
+SAMPLINGS = ("uniform", "log", "int")
+"""How a variable is drawn from its range: uniformly, log-uniformly, or as a uniform integer."""
 
 
 class UnknownLawError(KeyError):
@@ -57,6 +70,13 @@ class FeynmanLaw:
         Each variable with its uniform sampling range, in the table's order.
     symbols : dict of str to sympy.Symbol
         The Symbol of each variable, by name.
+    sampling : tuple of str
+        How each variable is drawn (one of :data:`SAMPLINGS`), in the table's order; default
+        uniform for all.
+    rows : int or None
+        Training rows this law is benchmarked with, when the table fixes them (few-row laws).
+    table : str
+        The table the law comes from.
     """
 
     id: str
@@ -64,11 +84,20 @@ class FeynmanLaw:
     formula: sympy.Expr
     variables: tuple[tuple[str, float, float], ...]
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict, compare=False, repr=False)
+    sampling: tuple[str, ...] = ()
+    rows: int | None = None
+    table: str = "feynman"
 
     def __post_init__(self) -> None:
         # accept lists; store tuples so that a law is hashable (and cacheable)
         variables = tuple((str(n), float(lo), float(hi)) for n, lo, hi in self.variables)
         object.__setattr__(self, "variables", variables)
+        sampling = tuple(self.sampling) or ("uniform",) * len(variables)
+        if len(sampling) != len(variables) or any(k not in SAMPLINGS for k in sampling):
+            raise ValueError(
+                f"law {self.id}: sampling must give one of {SAMPLINGS} per variable, got {sampling}"
+            )
+        object.__setattr__(self, "sampling", sampling)
         free = {s.name: s for s in self.formula.free_symbols if isinstance(s, sympy.Symbol)}
         symbols = {
             n: self.symbols.get(n) or free.get(n) or sympy.Symbol(n) for n, _, _ in variables
@@ -97,52 +126,84 @@ class FeynmanLaw:
         return len(self.variables)
 
 
-def _parse_variables(text: str, law_id: str) -> tuple[tuple[str, float, float], ...]:
-    variables = []
+def _parse_variables(
+    text: str, law_id: str
+) -> tuple[tuple[tuple[str, float, float], ...], tuple[str, ...]]:
+    variables, sampling = [], []
     for item in text.split(";"):
         parts = item.split(":")
-        if len(parts) != 3:
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3].strip() not in SAMPLINGS):
             raise ValueError(
-                f"law {law_id}: variable entry {item!r} is not of the form name:low:high"
+                f"law {law_id}: variable entry {item!r} is not of the form name:low:high "
+                f"or name:low:high:kind with kind one of {', '.join(SAMPLINGS)}"
             )
         name, low, high = parts[0].strip(), float(parts[1]), float(parts[2])
         if not low < high:
             raise ValueError(f"law {law_id}: variable {name} has an empty range [{low}, {high}]")
+        kind = parts[3].strip() if len(parts) == 4 else "uniform"
+        if kind == "log" and low <= 0:
+            raise ValueError(f"law {law_id}: log-uniform variable {name} needs a positive range")
         variables.append((name, low, high))
-    return tuple(variables)
+        sampling.append(kind)
+    return tuple(variables), tuple(sampling)
 
 
-@functools.lru_cache(maxsize=1)
-def _table() -> pd.DataFrame:
-    table = read_bundled_csv(
-        "feynman.csv",
-        dtype={"id": str, "output": str, "formula": str, "n_vars": int, "variables": str},
-        keep_default_na=False,
-    )
+def _check_table_name(table: str) -> str:
+    if table not in LAW_TABLES:
+        raise ValueError(f"unknown law table {table!r}; the tables are {', '.join(LAW_TABLES)}")
     return table
 
 
-def feynman_table() -> pd.DataFrame:
-    """The Feynman table, one row per law.
+@functools.lru_cache(maxsize=len(LAW_TABLES))
+def _table(table: str = "feynman") -> pd.DataFrame:
+    frame = read_bundled_csv(
+        f"{_check_table_name(table)}.csv",
+        dtype={"id": str, "output": str, "formula": str, "n_vars": int, "variables": str},
+        keep_default_na=False,
+    )
+    return frame
+
+
+def feynman_table(table: str = "feynman") -> pd.DataFrame:
+    """A table of laws, one row per law (by default the Feynman table).
+
+    Parameters
+    ----------
+    table : str
+        One of :data:`LAW_TABLES`: ``"feynman"`` (the public benchmark) or ``"beyond"``.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id``, ``output``, ``formula`` (text in the syntax of
         :func:`kansci.parse_expression`), ``n_vars`` and ``variables`` (``;``-separated
-        ``name:low:high`` entries, the uniform sampling range of each variable).
+        ``name:low:high`` entries, the sampling range of each variable, optionally followed
+        by ``:log`` or ``:int`` for log-uniform or integer sampling); tables other than the
+        Feynman one may have a ``rows`` column (training rows, when the law fixes them).
+
+    Raises
+    ------
+    ValueError
+        For an unknown table name.
     """
-    return _table().copy()
+    return _table(table).copy()
 
 
 @functools.lru_cache(maxsize=1)
 def _laws() -> dict[str, FeynmanLaw]:
-    laws = {}
-    for row in _table().itertuples(index=False):
-        variables = _parse_variables(row.variables, row.id)
-        symbols = {name: sympy.Symbol(name) for name, _, _ in variables}
-        formula = parse_expression(row.formula, symbols)
-        laws[row.id] = FeynmanLaw(row.id, row.output, formula, variables, symbols)
+    laws: dict[str, FeynmanLaw] = {}
+    for table in LAW_TABLES:
+        for row in _table(table).to_dict(orient="records"):
+            variables, sampling = _parse_variables(row["variables"], row["id"])
+            symbols = {name: sympy.Symbol(name) for name, _, _ in variables}
+            formula = parse_expression(row["formula"], symbols)
+            rows = str(row.get("rows", "") or "").strip()
+            if row["id"] in laws:
+                raise ValueError(f"law id {row['id']!r} appears in more than one table")
+            laws[row["id"]] = FeynmanLaw(
+                row["id"], row["output"], formula, variables, symbols, sampling=sampling,
+                rows=int(float(rows)) if rows else None, table=table,
+            )  # fmt: skip
     return laws
 
 

@@ -23,6 +23,13 @@ def _sample(law: FeynmanLaw, n: int, rng: np.random.Generator) -> pd.DataFrame:
     lows = np.array([low for _, low, _ in law.variables])
     highs = np.array([high for _, _, high in law.variables])
     values = rng.uniform(lows, highs, size=(n, law.n_vars))
+    for j, kind in enumerate(law.sampling):  # the same uniform draw, mapped
+        u = (values[:, j] - lows[j]) / (highs[j] - lows[j])
+        if kind == "log":
+            values[:, j] = np.exp(np.log(lows[j]) + u * (np.log(highs[j]) - np.log(lows[j])))
+        elif kind == "int":
+            first, last = int(np.ceil(lows[j])), int(np.floor(highs[j]))
+            values[:, j] = np.minimum(first + np.floor(u * (last - first + 1)), last)
     table = pd.DataFrame(values, columns=law.names)
     table[law.output] = evaluate_law(law, table)
     return table
@@ -37,7 +44,8 @@ def make_dataset(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sample a training and a test table from a law (SRBench protocol).
 
-    Each variable is drawn uniformly from its range. Gaussian noise with standard deviation
+    Each variable is drawn from its range as the law's table says (uniformly unless marked
+    log-uniform or integer). Gaussian noise with standard deviation
     ``noise * RMS(y_train)`` is added to the training target only; the test table is clean.
 
     Parameters
