@@ -90,6 +90,10 @@ def _print_discovery(d, quiet: bool) -> None:
     if not quiet:
         print(f"held-out R^2 = {d.r2:.8f}, RMSE = {d.rmse:.4g}, complexity {d.complexity}, "
               f"{d.seconds:.1f} s (found by: {d.source})")
+        late = [f"{name} (cut)" for name in d.diagnostics.get("cut", [])]
+        late += [f"{name} (skipped)" for name in d.diagnostics.get("skipped", [])]
+        if late:
+            print(f"time ran out: {', '.join(late)}; the best formula found in time is shown")
 
 
 def _run_discovery(df, target, args, **options):

@@ -197,6 +197,16 @@ def test_summary_numbers_on_a_known_table(tmp_path):
     assert sum(line.startswith(("A ", "B ", "C ", "D ")) for line in text.splitlines()) == 6
 
 
+def test_time_overruns_are_reported(tmp_path):
+    from kansci.bench._report import overruns
+
+    table = known_table(tmp_path / "known.csv")
+    o = overruns(table)
+    assert o["worst"] == 29.0 and o["worst_id"] == "C" and o["worst_ratio"] == 30.0
+    assert o["killed"] == 1 and o["late"] == 6  # five slower than 1.1 x 1 s + 2 s, one killed
+    assert "C at noise 0" in format_summary(table) and "1 killed" in format_summary(table)
+
+
 def test_the_plot_shows_three_rates_against_noise(tmp_path):
     table = known_table(tmp_path / "known.csv")
     figure = plot_recovery(table, tmp_path / "known.png")

@@ -198,7 +198,8 @@ def test_interrupt_keeps_the_formulas_found_so_far():
     d = kansci.discover(df, "y", time_limit=20, strategies=[
         ("baseline", baseline_strategy, 0.1), ("interrupted", interrupted, 0.5), ("never", never, 0.5)])
     assert d.diagnostics["interrupted"] is True
-    assert list(d.history["stage"]) == ["baseline"]
+    assert list(d.history["stage"]) == ["baseline", "interrupted"]
+    assert d.history["note"].iloc[-1] == "interrupted"
     assert 0.5 < d.r2 < 1 and d.formula.expr.free_symbols  # the baseline's linear fit survives
 
 

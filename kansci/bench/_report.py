@@ -19,6 +19,7 @@ __all__ = [
     "ResultsWriter",
     "failures_by_stage",
     "format_summary",
+    "overruns",
     "plot_recovery",
     "read_results",
     "summarize",
@@ -200,6 +201,39 @@ def failures_by_stage(results: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order]
 
 
+def overruns(results: pd.DataFrame) -> dict[str, Any]:
+    """How well the runs kept their time limit.
+
+    Returns a dict: ``worst`` (the largest ``seconds - time_limit``, NaN without timed runs),
+    ``worst_id`` and ``worst_noise`` (that run), ``worst_ratio`` (its ``seconds / time_limit``),
+    ``late`` (runs slower than ``1.1 * time_limit + 2`` s, the promise's tolerance) and
+    ``killed`` (runs killed at the benchmark's hard limit, which returned nothing; they count
+    as late and are left out of ``worst``).
+    """
+    killed_rows = results["status"] == "timeout"
+    timed = results[~killed_rows].dropna(subset=["seconds", "time_limit"])
+    killed = int(killed_rows.sum())
+    if timed.empty:
+        return dict(worst=math.nan, worst_id="", worst_noise=math.nan, worst_ratio=math.nan,
+                    late=killed, killed=killed)
+    over = timed["seconds"] - timed["time_limit"]
+    i = over.idxmax()
+    late = int((timed["seconds"] > 1.1 * timed["time_limit"] + 2.0).sum()) + killed
+    return dict(worst=float(over[i]), worst_id=str(timed.at[i, "id"]), worst_noise=float(timed.at[i, "noise"]),
+                worst_ratio=float(timed.at[i, "seconds"] / timed.at[i, "time_limit"]), late=late,
+                killed=killed)
+
+
+def _time_line(results: pd.DataFrame) -> str:
+    o = overruns(results)
+    if math.isnan(o["worst"]):
+        return f"Time: no timed runs; {o['killed']} killed at the hard limit."
+    sign = "over" if o["worst"] > 0 else "under"
+    return (f"Time: the slowest run relative to its limit, {o['worst_id']} at noise {_noise(o['worst_noise'])},"
+            f" finished {abs(o['worst']):.1f} s {sign} the limit ({o['worst_ratio']:.2f}x); "
+            f"{o['late']} run(s) beyond 1.1 x limit + 2 s, {o['killed']} killed at the hard limit.")
+
+
 def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}%"
 
@@ -247,6 +281,7 @@ def format_summary(results: pd.DataFrame, *, per_law: bool = False, title: str =
     lines += ["", "exact: identical to the law; symbolic: SRBench symbolic solution (up to an",
               "added or multiplied constant); accurate: R^2 > 0.999 on clean held-out rows.",
               ""]  # fmt: skip
+    lines += [_time_line(results), ""]
     stages = failures_by_stage(results)
     if stages.empty:
         lines.append("Every run recovered its law exactly.")

@@ -14,7 +14,7 @@ from ..formula import complexity, refine_constants, simplify_formula, tidy
 from .._timeout import CallTimeout, time_limit
 from ._problem import Problem
 
-__all__ = ["Candidate", "score", "finish"]
+__all__ = ["Candidate", "score", "finish", "fallback_candidates"]
 
 log = logging.getLogger("kansci")
 
@@ -72,6 +72,19 @@ def score(expr, problem: Problem, source: str, **notes) -> Candidate | None:
         train_rmse=_rmse(train, problem.y[problem.train]), exact=not expr.atoms(sympy.Float), notes=notes,
         residuals=val - yv,
     )
+
+
+def fallback_candidates(problem: Problem) -> list[Candidate]:
+    """The constant and the linear least-squares fit, scored as they are (no refinement).
+
+    What discovery returns when time ran out before any stage finished a formula.
+    """
+    X, y = problem.subset(problem.train)
+    A = np.column_stack([X, np.ones(len(y))])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    linear = sum(sympy.Float(float(c)) * s for c, s in zip(coef[:-1], problem.symbols)) + sympy.Float(float(coef[-1]))
+    found = [score(sympy.Float(float(np.mean(y))), problem, "baseline"), score(linear, problem, "linear")]
+    return [c for c in found if c is not None]
 
 
 def loo_rmse(cand: Candidate, problem: Problem, max_seconds: float = 2.0, *, relative: bool = False) -> float:

@@ -12,12 +12,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from .._threads import use_threads
-from ._candidates import Candidate, finish, loo_rmse
+from .._timeout import CallTimeout, time_limit
+from ._candidates import Candidate, fallback_candidates, finish, loo_rmse
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._result import Discovery
 
-__all__ = ["discover", "Context", "DiscoveryError"]
+__all__ = ["discover", "Context", "DiscoveryError", "final_reserve"]
 
 log = logging.getLogger("kansci")
 
@@ -83,6 +84,87 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
     ]
 
 
+def final_reserve(time_limit: float) -> float:
+    """Seconds kept back from the budget to choose and assemble the result (4 %, 0.25-2 s)."""
+    return float(np.clip(0.04 * float(time_limit), 0.25, 2.0))
+
+
+def _run_stages(ctx: Context, stages, history: list[dict], *, hard_deadline: float,
+                progress: bool) -> None:
+    """Run the stages in order, each within its share of the time, all within a hard deadline.
+
+    Stages plan their work against ``ctx.deadline`` and stop themselves; a stage still
+    running at ``hard_deadline`` (a search that does not look at the clock, a sympy call that
+    hangs) is interrupted (:func:`kansci._timeout.time_limit`, a real-time alarm) and what the
+    earlier stages found is kept.  ``ctx.diagnostics`` records the stages ``cut`` at the
+    deadline and those ``skipped`` for lack of time.
+    """
+    bar = tqdm(stages, disable=not progress, desc="discover", leave=False)
+    current: dict = {}
+    cut, skipped = [], []
+    try:
+        with time_limit(max(hard_deadline - time.perf_counter(), 1e-3)):
+            for name, strategy, share in bar:
+                if ctx.solved():
+                    break
+                if ctx.remaining() <= 0:
+                    skipped.append(name)
+                    continue
+                bar.set_postfix(stage=name)
+                current.update(stage=name, t0=time.perf_counter(), n0=len(ctx.candidates))
+                stage_deadline = min(ctx.deadline, current["t0"] + share * ctx.remaining())
+                sub = Context(ctx.problem, stage_deadline, ctx.seed, ctx.candidates, ctx.shared, ctx.diagnostics)
+                note = ""
+                try:
+                    strategy(sub)
+                except (KeyboardInterrupt, CallTimeout):
+                    raise
+                except Exception as exc:  # one failing strategy must not lose the others' results
+                    note = f"{type(exc).__name__}: {exc}"
+                    log.warning("discovery stage %s failed: %s", name, note)
+                row = _stage_row(ctx, current, note)
+                current.clear()
+                history.append(row)
+    except CallTimeout:
+        name = current.get("stage")
+        if name is not None:
+            cut.append(name)
+            history.append(_stage_row(ctx, current, "cut at the deadline"))
+            log.warning("discovery stage %s was cut at the deadline; keeping what was found", name)
+        done = {row["stage"] for row in history}
+        skipped += [name for name, _, _ in stages if name not in done and name not in skipped]
+    except KeyboardInterrupt:
+        log.warning("discovery interrupted: choosing among the %d formulas found so far", len(ctx.candidates))
+        ctx.diagnostics["interrupted"] = True
+        if current:
+            history.append(_stage_row(ctx, current, "interrupted"))
+    finally:
+        bar.close()
+    if cut:
+        ctx.diagnostics["cut"] = cut
+    if skipped:
+        ctx.diagnostics["skipped"] = skipped
+
+
+def _stage_row(ctx: Context, current: dict, note: str) -> dict:
+    best = min((c.rmse for c in ctx.candidates), default=np.nan)
+    return dict(stage=current["stage"], seconds=time.perf_counter() - current["t0"],
+                candidates=len(ctx.candidates) - current["n0"], best_rmse=best, note=note)
+
+
+def _loo_errors(candidates: list[Candidate], problem: Problem, *, until: float) -> dict:
+    """Leave-one-out errors of the candidates, best-fitting first, as far as time allows."""
+    yt = problem.y[problem.train]
+    relative = bool((np.all(yt > 0) or np.all(yt < 0)) and np.abs(yt).max() > 10 * np.abs(yt).min())
+    out = {id(c): float("inf") for c in candidates}
+    for c in sorted(candidates, key=lambda c: c.rmse):
+        left = until - time.perf_counter()
+        if left <= 0:
+            break
+        out[id(c)] = loo_rmse(c, problem, max_seconds=min(2.0, left), relative=relative)
+    return out
+
+
 def discover(
     df: pd.DataFrame,
     target: str,
@@ -103,7 +185,10 @@ def discover(
     df : DataFrame of measurements, one row per observation.
     target : the column to explain.
     features : the input columns (default: every other column).
-    time_limit : seconds to spend (the search stops its next stage when time is up).
+    time_limit : seconds to spend, a promise: stages plan their work within it, and one still
+        running near the end is interrupted; the best formula found so far is returned (at
+        worst the constant or linear baseline), with ``diagnostics["cut"]`` and
+        ``["skipped"]`` naming the stages that ran out of time.
     seed : seeds the split, the KAN initialisations and every random choice.
     val_fraction : share of rows held out to score and choose formulas.
     progress : show a progress bar.
@@ -118,44 +203,21 @@ def discover(
     start = time.perf_counter()
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
                            min_rows=min_rows)
-    ctx = Context(problem=problem, deadline=start + float(time_limit), seed=int(seed))
+    reserve = final_reserve(time_limit)
+    ctx = Context(problem=problem, deadline=start + float(time_limit) - reserve, seed=int(seed))
     stages = strategies if strategies is not None else _default_strategies()
-    history = []
-    bar = tqdm(stages, disable=not progress, desc="discover", leave=False)
+    history: list[dict] = []
     with use_threads(threads):
-        try:
-            for name, strategy, share in bar:
-                if ctx.solved() or ctx.remaining() <= 0:
-                    break
-                bar.set_postfix(stage=name)
-                t0 = time.perf_counter()
-                n0 = len(ctx.candidates)
-                stage_deadline = min(ctx.deadline, t0 + share * ctx.remaining())
-                sub = Context(problem, stage_deadline, ctx.seed, ctx.candidates, ctx.shared, ctx.diagnostics)
-                note = ""
-                try:
-                    strategy(sub)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:  # one failing strategy must not lose the others' results
-                    note = f"{type(exc).__name__}: {exc}"
-                    log.warning("discovery stage %s failed: %s", name, note)
-                best = min((c.rmse for c in ctx.candidates), default=np.nan)
-                history.append(dict(stage=name, seconds=time.perf_counter() - t0,
-                                    candidates=len(ctx.candidates) - n0, best_rmse=best, note=note))
-        except KeyboardInterrupt:
-            log.warning("discovery interrupted: choosing among the %d formulas found so far", len(ctx.candidates))
-            ctx.diagnostics["interrupted"] = True
-        finally:
-            bar.close()
+        _run_stages(ctx, stages, history, hard_deadline=start + float(time_limit) - reserve / 2,
+                    progress=progress)
+    if not ctx.candidates:  # cut before any stage finished a formula: the baseline, unrefined
+        ctx.candidates.extend(fallback_candidates(problem))
     if not ctx.candidates:
-        raise DiscoveryError("no candidate formula was found in the time available; allow more time",
+        raise DiscoveryError("no candidate formula could be evaluated on this table",
                              stage=ctx.diagnostics.get("stage", "fit"))
     error, slack = None, 1.0
     if len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train):
-        yt = problem.y[problem.train]
-        relative = bool((np.all(yt > 0) or np.all(yt < 0)) and np.abs(yt).max() > 10 * np.abs(yt).min())
-        loo = {id(c): loo_rmse(c, problem, relative=relative) for c in ctx.candidates}  # too few rows to hold out
+        loo = _loo_errors(ctx.candidates, problem, until=start + float(time_limit) - reserve / 4)
         error, slack = (lambda c: loo[id(c)]), 3.0
     chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=error, exact_slack=slack)
     front = pareto_front(ctx.candidates)
