@@ -7,7 +7,8 @@ import logging
 import sys
 import time
 
-import numpy as np
+# only the standard library at import time: `kansci --help` must not wait for torch, sympy or
+# numpy; every command imports what it needs when it runs
 
 __all__ = ["main"]
 
@@ -35,6 +36,8 @@ def _cmd_fit(args) -> int:
 
 
 def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> int:
+    import numpy as np
+
     X = df.drop(columns=[target])
     y = df[target]
     rng = np.random.default_rng(seed)

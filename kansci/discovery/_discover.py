@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from .._progress import progress_bar
 from .._threads import use_threads
 from ._candidates import Candidate, finish, loo_rmse
 from ._pareto import choose, front_table, pareto_front
@@ -106,7 +106,7 @@ def discover(
     time_limit : seconds to spend (the search stops its next stage when time is up).
     seed : seeds the split, the KAN initialisations and every random choice.
     val_fraction : share of rows held out to score and choose formulas.
-    progress : show a progress bar.
+    progress : show a progress bar (only when stderr is a terminal).
     strategies : override the search stages (advanced).
     threads : torch threads (default 1, the fastest for tables of this size).
     min_rows : fewest usable rows accepted (default 10).
@@ -121,7 +121,7 @@ def discover(
     ctx = Context(problem=problem, deadline=start + float(time_limit), seed=int(seed))
     stages = strategies if strategies is not None else _default_strategies()
     history = []
-    bar = tqdm(stages, disable=not progress, desc="discover", leave=False)
+    bar = progress_bar(stages, enabled=progress, desc="discover", leave=False)
     with use_threads(threads):
         try:
             for name, strategy, share in bar:
