@@ -15,6 +15,7 @@ from .._threads import use_threads
 from ._candidates import Candidate, finish, loo_rmse
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
+from ._multi import Discoveries, discover_many
 from ._result import Discovery
 
 __all__ = ["discover", "Context", "DiscoveryError"]
@@ -85,7 +86,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
 
 def discover(
     df: pd.DataFrame,
-    target: str,
+    target: str | list[str],
     *,
     features=None,
     time_limit: float = 60.0,
@@ -95,13 +96,14 @@ def discover(
     strategies: list[tuple[str, Strategy, float]] | None = None,
     threads: int | None = 1,
     min_rows: int = 10,
-) -> Discovery:
+) -> Discovery | Discoveries:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
     Parameters
     ----------
     df : DataFrame of measurements, one row per observation.
-    target : the column to explain.
+    target : the column to explain, or a list of columns: one law each (a :class:`Discoveries`),
+        the other targets never used as inputs, the time limit shared between them.
     features : the input columns (default: every other column).
     time_limit : seconds to spend (the search stops its next stage when time is up).
     seed : seeds the split, the KAN initialisations and every random choice.
@@ -113,8 +115,12 @@ def discover(
 
     Returns
     -------
-    Discovery
+    Discovery, or Discoveries for a list of targets
     """
+    if not isinstance(target, str):  # several targets: one discovery each (see _multi)
+        return discover_many(df, target, discover, features=features, time_limit=time_limit, seed=seed,
+                             val_fraction=val_fraction, progress=progress, strategies=strategies,
+                             threads=threads, min_rows=min_rows)
     start = time.perf_counter()
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
                            min_rows=min_rows)
