@@ -244,11 +244,44 @@ class KAN(nn.Module):
         return model
 
     @classmethod
-    def from_formula(cls, formula, inputs=None, **options) -> KAN:
-        """A KAN whose edges are the pieces of ``formula``; see :func:`kansci.formula_to_kan`."""
-        from ._from_formula import formula_to_kan
+    def from_formula(cls, formula, inputs: Sequence[str] | None = None, *, output: str = "y",
+                     products: str = "square", X=None, symbolic: bool = True, grid: int = 10, k: int = 3,
+                     seed: int = 0, dtype: torch.dtype = torch.float64, library=None, **layer_options) -> KAN:
+        """A KAN whose edges are the pieces of ``formula``: start from a hypothesis, fit it, and
+        see which parts the data change.
 
-        return formula_to_kan(formula, inputs, cls=cls, **options)
+        Sums are nodes, each function ``g(a*u + b)`` is a symbolic edge (a primitive of
+        ``library``, or a custom primitive for functions outside it), products ``k*u*v`` are two
+        ``x^2`` edges on the nodes ``u+v`` and ``u-v`` (the quarter-square identity, exact for any
+        sign) or, with ``products="log"``, ``k*exp(sum p_i log u_i)`` for positive factors.
+        ``kansci.formula.compose(model)`` gives the formula back (constants as floats).
+
+        Parameters
+        ----------
+        formula : str (read by :func:`kansci.parse_expression`, never ``eval``) or sympy.Expr.
+        inputs : the input names, in order (default: the formula's names, sorted); inputs the
+            formula does not use get no edges.
+        output : the output name.
+        products : ``"square"`` or ``"log"``, see above.
+        X : array-like (n, len(inputs)), optional: data on which every edge's grid is placed and
+            its spline fitted to its symbolic function, so that an edge returned to its spline
+            (:func:`kansci.symbolic.unfix_symbolic`) starts at the hypothesis.
+        symbolic : keep the edges symbolic (default); False returns every edge as its spline
+            fitted to the formula's piece (needs ``X``), free to be changed by training.
+        grid, k, seed, dtype, **layer_options : as for :class:`KAN`.
+        library : a :class:`~kansci.symbolic.Library` to take the primitives from.
+
+        Raises
+        ------
+        kansci.FormulaSyntaxError
+            The text is not a formula, or names an input not in ``inputs``.
+        FormulaStructureError (a ValueError)
+            A part has no KAN form (a function of two arguments, ``x**y``...); the message names it.
+        """
+        from ._from_formula import build_from_formula
+
+        return build_from_formula(cls, formula, inputs, output=output, products=products, X=X, symbolic=symbolic,
+                                  grid=grid, k=k, seed=seed, dtype=dtype, library=library, **layer_options)
 
     def fit(self, X, y, **options):
         """Train in place; see :func:`kansci.fit`. Returns the history DataFrame."""
