@@ -98,8 +98,11 @@ class _Printer(StrPrinter):
 
 
 def _shown(f: sympy.Float, digits: int):
-    short = sympy.Float(f, digits)
-    return sympy.Integer(int(short)) if float(short) == int(short) and abs(float(short)) < 1e6 else short
+    """``f`` rounded to ``digits`` significant digits (decimal); a whole number as an Integer."""
+    short = float(f"{float(f):.{digits}g}")
+    if short.is_integer() and abs(short) < 1e6:
+        return sympy.Integer(int(short))
+    return sympy.Float(repr(short))
 
 
 class _Render:
