@@ -336,6 +336,9 @@ class LawTree:
         if self.decomposed:
             return ("Found by decomposition on a KAN surrogate of the data; each node shows its formula on "
                     "the surrogate (before the constants were refined on the data) and its relative error.")
+        if self.source.startswith("decompose"):  # a formula whose steps were not recorded
+            return ("Found by the decomposition stage, which did not record the steps of this formula. "
+                    "Below, the parts of its formula (read from the formula, not tested separately).")
         stage = _STAGES.get(self.source.split("+")[0], f"the {self.source} stage")
         return (f"No decomposition: this law was found by {stage}, on the whole table. "
                 "Below, the parts of its formula (read from the formula, not tested separately).")
