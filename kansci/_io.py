@@ -4,6 +4,10 @@ The file is a torch archive holding only strings, numbers and tensors, loaded wi
 ``torch.load(..., weights_only=True)``: loading never runs code from the file.  Symbolic
 edges are stored by primitive name (and expression text) and resolved against a primitive
 library when loaded.
+
+This module knows the file format only: :meth:`kansci.KAN.load` (and :func:`kansci.load_model`)
+build the model from what :func:`read_model_file` returns, so the dependency runs one way,
+``_model -> _io``.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["save_model", "load_model", "ModelFormatError", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save_model", "read_model_file", "resolve_primitive", "ModelFormatError", "DTYPES", "FORMAT",
+           "FORMAT_VERSION"]
 
 FORMAT = "kansci.KAN"
 FORMAT_VERSION = 1
-_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class ModelFormatError(ValueError):
@@ -25,7 +30,8 @@ class ModelFormatError(ValueError):
 
 
 def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` (conventionally ``*.pt``)."""
+    """Write a :class:`~kansci.KAN` to ``path`` (conventionally ``*.pt``); read it back with
+    :func:`kansci.load_model` or :meth:`kansci.KAN.load`."""
     payload = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -35,7 +41,8 @@ def save_model(model, path) -> None:
     torch.save(payload, Path(path))
 
 
-def _resolve_primitive(entry: dict, library):
+def resolve_primitive(entry: dict, library):
+    """The primitive a saved symbolic edge names, looked up in ``library`` (default library)."""
     if library is None:
         from .symbolic import Library
 
@@ -49,10 +56,16 @@ def _resolve_primitive(entry: dict, library):
     )
 
 
-def load_model(path, *, library=None, map_location=None):
-    """Read a model written by :func:`save_model`."""
-    from ._model import KAN
+def read_model_file(path, *, map_location=None) -> tuple[dict, dict]:
+    """The checked ``(config, state)`` of a file written by :func:`save_model`.
 
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFormatError
+        Not a kansci model file, another format version, or an unsupported dtype.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
@@ -69,18 +82,6 @@ def load_model(path, *, library=None, map_location=None):
             "Re-save the model with the kansci version that wrote it, or refit it"
         )
     cfg = json.loads(payload["config"])
-    if cfg.get("dtype") not in _DTYPES:
+    if cfg.get("dtype") not in DTYPES:
         raise ModelFormatError(f"{path} has an unsupported dtype {cfg.get('dtype')!r}")
-    model = KAN(
-        cfg["width"], grid=cfg["grid"][0], k=cfg["k"], seed=cfg["seed"], grid_range=tuple(cfg["grid_range"]),
-        input_names=cfg["input_names"], output_names=cfg["output_names"],
-        dtype=_DTYPES[cfg["dtype"]], **cfg["layer_options"],
-    )
-    for layer, g in zip(model.layers, cfg["grid"]):
-        layer.resize_grid(g)
-    for entry in cfg["symbolic"]:
-        model.set_symbolic(entry["layer"], entry["i"], entry["j"], _resolve_primitive(entry, library))
-    model.load_state_dict(payload["state"])
-    if map_location is not None:
-        model.to(map_location)
-    return model
+    return cfg, payload["state"]

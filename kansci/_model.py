@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from ._grid import refit_grid
+from ._io import DTYPES, read_model_file, resolve_primitive, save_model
 from ._layer import KANLayer, SymbolicPrimitive
 
-__all__ = ["KAN"]
+__all__ = ["KAN", "load_model"]
 
 
 def _check_width(width: Sequence[int]) -> list[int]:
@@ -205,21 +206,90 @@ class KAN(nn.Module):
             ],
         }
 
+    @classmethod
+    def from_config(cls, config: dict, *, library=None) -> KAN:
+        """A model with the architecture and symbolic edges of :meth:`config` (weights fresh).
+
+        Symbolic edges are resolved by primitive name in ``library`` (default library);
+        :class:`~kansci.ModelFormatError` names a primitive that is missing there.
+        """
+        cfg = config
+        model = cls(
+            cfg["width"], grid=cfg["grid"][0], k=cfg["k"], seed=cfg["seed"], grid_range=tuple(cfg["grid_range"]),
+            input_names=cfg["input_names"], output_names=cfg["output_names"],
+            dtype=DTYPES[cfg["dtype"]], **cfg["layer_options"],
+        )
+        for layer, g in zip(model.layers, cfg["grid"]):
+            layer.resize_grid(g)
+        for entry in cfg["symbolic"]:
+            model.set_symbolic(entry["layer"], entry["i"], entry["j"], resolve_primitive(entry, library))
+        return model
+
     def save(self, path) -> None:
         """Save as weights plus a plain JSON config (see :func:`kansci.save_model`)."""
-        from ._io import save_model
-
         save_model(self, path)
 
     @classmethod
     def load(cls, path, *, library=None, map_location=None) -> KAN:
-        """Load a model saved by :meth:`save`; never runs code from the file."""
-        from ._io import load_model
+        """Load a model saved by :meth:`save`; never runs code from the file.
 
-        return load_model(path, library=library, map_location=map_location)
+        ``library`` resolves the primitives of symbolic edges (default library).  Raises
+        FileNotFoundError, or :class:`~kansci.ModelFormatError` for a file of another kind.
+        """
+        cfg, state = read_model_file(path, map_location=map_location)
+        model = cls.from_config(cfg, library=library)
+        model.load_state_dict(state)
+        if map_location is not None:
+            model.to(map_location)
+        return model
+
+    @classmethod
+    def from_formula(cls, formula, inputs: Sequence[str] | None = None, *, output: str = "y",
+                     products: str = "square", X=None, symbolic: bool = True, grid: int = 10, k: int = 3,
+                     seed: int = 0, dtype: torch.dtype = torch.float64, library=None, **layer_options) -> KAN:
+        """A KAN whose edges are the pieces of ``formula``: start from a hypothesis, fit it, and
+        see which parts the data change.
+
+        Sums are nodes, each function ``g(a*u + b)`` is a symbolic edge (a primitive of
+        ``library``, or a custom primitive for functions outside it), products ``k*u*v`` are two
+        ``x^2`` edges on the nodes ``u+v`` and ``u-v`` (the quarter-square identity, exact for any
+        sign) or, with ``products="log"``, ``k*exp(sum p_i log u_i)`` for positive factors.
+        ``kansci.formula.compose(model)`` gives the formula back (constants as floats).
+
+        Parameters
+        ----------
+        formula : str (read by :func:`kansci.parse_expression`, never ``eval``) or sympy.Expr.
+        inputs : the input names, in order (default: the formula's names, sorted); inputs the
+            formula does not use get no edges.
+        output : the output name.
+        products : ``"square"`` or ``"log"``, see above.
+        X : array-like (n, len(inputs)), optional: data on which every edge's grid is placed and
+            its spline fitted to its symbolic function, so that an edge returned to its spline
+            (:func:`kansci.symbolic.unfix_symbolic`) starts at the hypothesis.
+        symbolic : keep the edges symbolic (default); False returns every edge as its spline
+            fitted to the formula's piece (needs ``X``), free to be changed by training.
+        grid, k, seed, dtype, **layer_options : as for :class:`KAN`.
+        library : a :class:`~kansci.symbolic.Library` to take the primitives from.
+
+        Raises
+        ------
+        kansci.FormulaSyntaxError
+            The text is not a formula, or names an input not in ``inputs``.
+        FormulaStructureError (a ValueError)
+            A part has no KAN form (a function of two arguments, ``x**y``...); the message names it.
+        """
+        from ._from_formula import build_from_formula
+
+        return build_from_formula(cls, formula, inputs, output=output, products=products, X=X, symbolic=symbolic,
+                                  grid=grid, k=k, seed=seed, dtype=dtype, library=library, **layer_options)
 
     def fit(self, X, y, **options):
         """Train in place; see :func:`kansci.fit`. Returns the history DataFrame."""
         from ._train import fit
 
         return fit(self, X, y, **options)
+
+
+def load_model(path, *, library=None, map_location=None) -> KAN:
+    """Read a model written by :func:`kansci.save_model`; see :meth:`KAN.load`."""
+    return KAN.load(path, library=library, map_location=map_location)

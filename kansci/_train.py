@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from ._arrays import InputError, as_matrix
+from ._progress import progress_bar
 from ._regularizer import edge_magnitudes, sparsity_penalty
 from ._threads import threads_for, use_threads
 
@@ -89,7 +89,7 @@ def fit(
     update_grid : move the grids to the data range every ``grid_update_every`` steps until
         ``stop_grid_update_step`` (default: half the steps).
     seed : seeds a private generator for the split, mini-batches and regulariser sample.
-    progress : show a tqdm progress bar.
+    progress : show a tqdm progress bar (only when stderr is a terminal).
     time_limit : stop after this many seconds.
     callback : called as ``callback(step, record)`` after each step; may raise
         ``StopIteration`` to end training early.
@@ -163,7 +163,7 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
     # is unchanged).
     loss_scale = 1.0 / max(mse_t + lamb * reg, 1e-300) if optimizer == "lbfgs" else 1.0
     attrs = {"interrupted": False, "stop_reason": "steps", "divergences": 0}
-    bar = tqdm(range(1, steps + 1), disable=not progress, desc="fit", leave=False)
+    bar = progress_bar(range(1, steps + 1), enabled=progress, desc="fit", leave=False)
     try:
         for step in bar:
             if update_grid and step > 1 and step <= stop_grid and (step - 1) % grid_update_every == 0:

@@ -7,7 +7,8 @@ import logging
 import sys
 import time
 
-import numpy as np
+# only the standard library at import time: `kansci --help` must not wait for torch, sympy or
+# numpy; every command imports what it needs when it runs
 
 __all__ = ["main"]
 
@@ -35,6 +36,8 @@ def _cmd_fit(args) -> int:
 
 
 def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> int:
+    import numpy as np
+
     X = df.drop(columns=[target])
     y = df[target]
     rng = np.random.default_rng(seed)
@@ -114,21 +117,41 @@ def _run_discovery(df, target, args, **options):
     return d
 
 
+def _targets(spec: str, columns, data: str) -> list[str]:
+    """``--target``: one column, or several separated by commas (``Fx,Fy``)."""
+    cols = [str(c) for c in columns]
+    targets = [spec] if spec in cols else [t.strip() for t in spec.split(",")]
+    missing = [t for t in targets if t not in cols]
+    if missing or not all(targets):
+        what = ", ".join(repr(t) for t in missing) if missing else repr(spec)
+        raise CLIError(f"target column {what} not in {data}; columns are {cols}")
+    if len(set(targets)) < len(targets):
+        raise CLIError(f"--target lists a column twice: {spec!r}")
+    return targets
+
+
 def _cmd_discover(args) -> int:
     import json
 
     df = _read_csv(args.data)
-    if args.target not in df.columns:
-        raise CLIError(f"target column {args.target!r} not in {args.data}; columns are {list(df.columns)}")
-    d = _run_discovery(df, args.target, args)
-    _print_discovery(d, args.quiet)
+    targets = _targets(args.target, df.columns, args.data)
+    d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args)
+    laws = list(d.values()) if len(targets) > 1 else [d]
+    for law in laws:
+        _print_discovery(law, args.quiet)
+        if args.tree:
+            print(law.tree if law.tree is not None else "(no tree)")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(d.to_json(), fh, indent=2)
     if args.plot:
+        from matplotlib.figure import Figure
+
         from .plot import plot_pareto
 
-        fig = plot_pareto(d)
+        fig = Figure(figsize=(6.0 * len(laws), 4.0), layout="constrained")
+        for law, ax in zip(laws, fig.subplots(1, len(laws), squeeze=False)[0]):
+            plot_pareto(law, ax=ax)
         fig.savefig(args.plot, dpi=120, bbox_inches="tight")
     return 0
 
@@ -166,12 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("discover", help="find the law target = f(other columns) in a CSV")
     p.add_argument("data", help="CSV file with a header row")
-    p.add_argument("--target", required=True, help="the column to explain")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds to spend (default 60)")
+    p.add_argument("--target", required=True,
+                   help="the column to explain, or several separated by commas (Fx,Fy): one law each")
+    p.add_argument("--time-limit", type=float, default=60.0,
+                   help="seconds to spend (default 60; shared between several targets)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the result as JSON to this file")
     p.add_argument("--plot", help="save the Pareto front as an image")
     p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
+    p.add_argument("--tree", action="store_true",
+                   help="print the structure of the law (the decomposition's splits, transforms, leaves)")
     p.set_defaults(func=_cmd_discover)
 
     p = sub.add_parser("demo", help="rediscover Kepler's third law from the bundled planets")

@@ -80,3 +80,13 @@ def test_custom_library(kernel):
     assert len(_outputs(book, "image/png")) >= 3
     latex = "\n".join(_outputs(book, "text/latex"))
     assert "sinh" in latex
+
+
+def test_collaborator(kernel):
+    book = _run("collaborator", kernel)
+    assert len(_outputs(book, "image/png")) >= 3  # hypothesis network, changed edge, final network
+    text = _text(book)
+    assert "the data changed the edge y -> h1.0" in text
+    assert "law: f = exp(y**3 + sin(pi*x))" in text
+    latex = "\n".join(_outputs(book, "text/latex"))
+    assert "y^{3}" in latex and "\\sin" in latex

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -25,6 +25,7 @@ from ._monomial import monomial_candidates
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
 from ._terms import term_candidates
+from ._tree import Trace
 
 __all__ = ["solve_by_decomposition", "Node", "solve"]
 
@@ -50,6 +51,7 @@ class Search:
     deadline: float
     eps: float  # relative error of the surrogate
     rng: np.random.Generator
+    trace: Trace = field(default_factory=Trace)  # how each formula was built, for Discovery.tree
 
     @property
     def tol(self) -> float:
@@ -192,7 +194,7 @@ def _sub_node(node: Node, cols: list[int], ref: np.ndarray, transform=None) -> N
     return Node(f, [node.syms[c] for c in cols], node.lo[cols], node.hi[cols], node.X[:, cols], node.depth + 1)
 
 
-def _combine(node, y, children_results, op, search):
+def _combine(node, y, children_results, op, search, kids=None):
     """Formulas for ``f = K + sum g_c`` (op 'add') or ``f = K * prod g_c`` (op 'mul')."""
     if any(not r for r in children_results):
         return []
@@ -219,6 +221,8 @@ def _combine(node, y, children_results, op, search):
         else:
             k = float(np.dot(v, y) / (np.dot(v, v) or 1.0))
             out.append(sympy.Float(k) * body)
+        if kids is not None:
+            search.trace.split(node, out[-1], op, kids, parts)
     return out
 
 
@@ -230,15 +234,16 @@ def _try_split(node, y, search, stats, op):
     if op == "mul" and abs(float(node.f(ref[None])[0])) < 1e-9 * (np.abs(y).max() or 1.0):
         return []
     log.debug("depth %d: %s split %s", node.depth, op, [[str(node.syms[c]) for c in g] for g in groups])
-    results = []
+    results, kids = [], []
     for g in groups:
         child = _sub_node(node, g, ref)
+        kids.append(child)
         results.append(solve(child, search))
         if search.out_of_time():
             break
     if len(results) < len(groups):
         return []
-    return _combine(node, y, results, op, search)
+    return _combine(node, y, results, op, search, kids=kids)
 
 
 _TRANSFORMS = (
@@ -263,6 +268,7 @@ def _try_transforms(node, y, search):
         for stats, op in ((add, "add"), (mul, "mul")):
             for e in _try_split(tnode, ty, search, stats, op):
                 out.append(inv(e))
+                search.trace.transform(node, out[-1], name, tnode, e)
         if out:
             break
     return out
@@ -324,7 +330,10 @@ def _reduce(node: Node, y, search, kind, idx, deg):
                  np.concatenate([zhi, hi[rest]]), np.column_stack([Z, X[:, rest]]), node.depth + 1)
     log.debug("depth %d: %s reduction of %s (degree %s)", node.depth, kind, [str(node.syms[c]) for c in idx], deg)
     subs = {s: back[c] for s, c in zip(new_syms, idx if kind != "ratio" else idx[:-1])}
-    return [prefactor * e.xreplace(subs) for _, e in solve(child, search)]
+    found = solve(child, search)
+    out = [prefactor * e.xreplace(subs) for _, e in found]
+    search.trace.reduced(node, out, [e for _, e in found], child, kind, [node.syms[c] for c in idx], deg, subs)
+    return out
 
 
 def _try_symmetries(node, y, search):
@@ -372,7 +381,9 @@ def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
                       [str(node.syms[i]) for i in range(len(node.syms)) if i not in keep])
             child = _sub_node(node, keep, np.median(node.X, axis=0))
             child.depth = node.depth
-            return solve(child, search)
+            found = solve(child, search)
+            search.trace.fixed(node, child, found)
+            return found
     if len(node.syms) == 1:
         return _leaf_1d(node, y, search)
     found = _leaf_multi(node, y, search, budget=min(2.0, max(search.deadline - time.perf_counter(), 0) * 0.1))
@@ -415,4 +426,18 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     for err, expr in results[:6]:
         if ctx.remaining() <= 0:
             break
-        ctx.add(expr, "decompose", surrogate_error=err)
+        ctx.add(expr, "decompose", surrogate_error=err, tree=_tree_of(search, root, expr, p))
+
+
+def _tree_of(search: Search, root: Node, expr, problem):
+    """How ``expr`` was built (a ``_tree.TreeNode``), or None when the tree cannot be made."""
+
+    def error(e, node):
+        with np.errstate(all="ignore"):
+            return _rel_error(e, node, np.asarray(node.f(node.X), float))
+
+    try:
+        return search.trace.tree(root, expr, error, dict(zip(problem.variables.symbols, problem.variables.columns)))
+    except Exception as exc:  # the tree is a view of the search; never lose the formula over it
+        log.debug("decomposition tree of %s failed: %s", expr, exc)
+        return None

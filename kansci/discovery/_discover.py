@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from .._progress import progress_bar
 from .._threads import use_threads
 from .._timeout import CallTimeout, time_limit
 from ._candidates import Candidate, fallback_candidates, finish, loo_rmse
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
+from ._multi import Discoveries, discover_many
 from ._result import Discovery
 
 __all__ = ["discover", "Context", "DiscoveryError", "final_reserve"]
@@ -99,7 +100,7 @@ def _run_stages(ctx: Context, stages, history: list[dict], *, hard_deadline: flo
     earlier stages found is kept.  ``ctx.diagnostics`` records the stages ``cut`` at the
     deadline and those ``skipped`` for lack of time.
     """
-    bar = tqdm(stages, disable=not progress, desc="discover", leave=False)
+    bar = progress_bar(stages, enabled=progress, desc="discover", leave=False)
     current: dict = {}
     cut, skipped = [], []
     try:
@@ -167,7 +168,7 @@ def _loo_errors(candidates: list[Candidate], problem: Problem, *, until: float) 
 
 def discover(
     df: pd.DataFrame,
-    target: str,
+    target: str | list[str],
     *,
     features=None,
     time_limit: float = 60.0,
@@ -177,13 +178,14 @@ def discover(
     strategies: list[tuple[str, Strategy, float]] | None = None,
     threads: int | None = 1,
     min_rows: int = 10,
-) -> Discovery:
+) -> Discovery | Discoveries:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
     Parameters
     ----------
     df : DataFrame of measurements, one row per observation.
-    target : the column to explain.
+    target : the column to explain, or a list of columns: one law each (a :class:`Discoveries`),
+        the other targets never used as inputs, the time limit shared between them.
     features : the input columns (default: every other column).
     time_limit : seconds to spend, a promise: stages plan their work within it, and one still
         running near the end is interrupted; the best formula found so far is returned (at
@@ -191,15 +193,19 @@ def discover(
         ``["skipped"]`` naming the stages that ran out of time.
     seed : seeds the split, the KAN initialisations and every random choice.
     val_fraction : share of rows held out to score and choose formulas.
-    progress : show a progress bar.
+    progress : show a progress bar (only when stderr is a terminal).
     strategies : override the search stages (advanced).
     threads : torch threads (default 1, the fastest for tables of this size).
     min_rows : fewest usable rows accepted (default 10).
 
     Returns
     -------
-    Discovery
+    Discovery, or Discoveries for a list of targets
     """
+    if not isinstance(target, str):  # several targets: one discovery each (see _multi)
+        return discover_many(df, target, discover, features=features, time_limit=time_limit, seed=seed,
+                             val_fraction=val_fraction, progress=progress, strategies=strategies,
+                             threads=threads, min_rows=min_rows)
     start = time.perf_counter()
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
                            min_rows=min_rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -32,6 +33,10 @@ class Discovery:
     seconds : float
     target : str
     diagnostics : dict
+    tree : LawTree
+        The structure of the law: the decomposition's tree of operations (splits, transforms,
+        symmetries, leaves, each with its inputs and fit error), or, when another stage found
+        the law, a plain statement saying so with the parts of its formula.
     """
 
     def __init__(self, chosen: Candidate, front: list[dict], problem, *, model=None, history=None,
@@ -46,6 +51,7 @@ class Discovery:
         self.history = history if history is not None else pd.DataFrame()
         self.diagnostics = dict(diagnostics or {})
         self.notes = list(problem.notes)
+        self.tree = _tree(chosen, problem, str(self.formula))
         rows = []
         for row in front:
             f = Formula(row.pop("expr"), problem.variables)
@@ -100,8 +106,21 @@ class Discovery:
     def _repr_html_(self) -> str:
         from .._display import summary_html
 
-        return summary_html(self.latex(), r2=self.r2, rmse=self.rmse, complexity=self.complexity,
+        body = summary_html(self.latex(), r2=self.r2, rmse=self.rmse, complexity=self.complexity,
                             seconds=self.seconds, pareto=self.pareto)
+        if self.tree is None:
+            return body
+        return body + f"<details open><summary>structure of the law</summary>{self.tree._repr_html_()}</details>"
+
+
+def _tree(chosen, problem, formula: str):
+    from ._tree import law_tree
+
+    try:
+        return law_tree(chosen, problem.variables, problem.target, formula)
+    except Exception as exc:  # the tree is a view; a law without one is still a law
+        logging.getLogger("kansci").debug("no tree for %s: %s", formula, exc)
+        return None
 
 
 def _num(v):

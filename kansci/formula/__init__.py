@@ -1,6 +1,8 @@
 """Formula stage: refine, recognise and tidy a composed formula; name, measure and export it."""
 
 from ._complexity import complexity as complexity
+from ._compose import compose as compose
+from ._compose import rational_rewrite as rational_rewrite
 from ._export_latex import to_latex as to_latex
 from ._export_numpy import to_numpy as to_numpy
 from ._export_torch import to_torch as to_torch
@@ -24,9 +26,11 @@ __all__ = [
     "RefineInfo",
     "VariableMap",
     "complexity",
+    "compose",
     "constant_errors",
     "latex_name",
     "recognise_constants",
+    "rational_rewrite",
     "refine_constants",
     "sanitize_name",
     "simplify_formula",

@@ -5,11 +5,13 @@
 - :func:`fit_affine`: the best ``(a, b, c, d)`` for one primitive, as an :class:`AffineFit`;
 - :func:`suggest` / :func:`best_fit`: all primitives ranked, fit quality first, simplicity second;
 - :func:`suggest_edges`, :func:`fix_symbolic`, :func:`unfix_symbolic`, :func:`auto_symbolic`: the same
-  on the edges of a KAN, switching edges to their symbolic form (undoably).
+  on the edges of a KAN, switching edges to their symbolic form (undoably);
+- :func:`compare_edges`: which edges of a trained KAN the data moved away from a hypothesis.
 """
 
 from ._affine import AffineFit as AffineFit
 from ._affine import fit_affine as fit_affine
+from ._compare import compare_edges as compare_edges
 from ._library import Library as Library
 from ._model import auto_symbolic as auto_symbolic
 from ._model import edge_data as edge_data
@@ -29,6 +31,7 @@ __all__ = [
     "X",
     "auto_symbolic",
     "best_fit",
+    "compare_edges",
     "edge_data",
     "fit_affine",
     "fix_symbolic",

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from .._arrays import as_matrix
+from .._progress import progress_bar
 from ._affine import AffineFit, fit_affine
 from ._library import Library
 from ._primitive import Primitive
@@ -189,7 +189,7 @@ def suggest_edges(
         jobs += [(li, i, j) for i, j in zip(*np.nonzero(live)) if not _is_symbolic(module, i, j)]
     acts = model.edge_activations(X)
     rows = []
-    for li, i, j in tqdm(jobs, disable=not progress, desc="suggest", leave=False):
+    for li, i, j in progress_bar(jobs, enabled=progress, desc="suggest", leave=False):
         x, y = _numpy(hidden[li][:, i]), _numpy(acts[li][:, i, j])
         scale = float(np.max(np.abs(_numpy(hidden[li + 1][:, j]))))
         ranked = ranked_fits(x, y, lib, scale=scale, rtol=rtol, **options)
@@ -314,7 +314,7 @@ def auto_symbolic(
     names = node_names(model)
     h = _as_input(model, X)
     rows = []
-    bar = tqdm(total=sum(int(_live(m).sum()) for m in model.layers), disable=not progress,
+    bar = progress_bar(total=sum(int(_live(m).sum()) for m in model.layers), enabled=progress,
                desc="snap", leave=False)
     try:
         for li, module in enumerate(model.layers):
