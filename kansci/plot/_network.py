@@ -42,7 +42,7 @@ def _edges(model, X: np.ndarray) -> list[_Edge]:
     out = []
     for li, layer in enumerate(model.layers):
         live = (layer.mask != 0).cpu().numpy()
-        sc = scores[li].double().numpy()
+        sc = scores[li].double().cpu().numpy()
         top = float(sc[live].max()) if live.any() else 0.0
         symbolic = layer.symbolic_edges()
         h = hidden[li].double().cpu().numpy()
