@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .._device import resolve_device
 from .._threads import use_threads
 from ._candidates import Candidate, finish, loo_rmse
+from ._large import REFIT_ROWS, SEARCH_ROWS, rescore_on_all_rows, search_problem
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._result import Discovery
@@ -95,6 +97,9 @@ def discover(
     strategies: list[tuple[str, Strategy, float]] | None = None,
     threads: int | None = 1,
     min_rows: int = 10,
+    device=None,
+    search_rows: int | None = SEARCH_ROWS,
+    refit_rows: int = REFIT_ROWS,
 ) -> Discovery:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
@@ -110,15 +115,30 @@ def discover(
     strategies : override the search stages (advanced).
     threads : torch threads (default 1, the fastest for tables of this size).
     min_rows : fewest usable rows accepted (default 10).
+    device : where the KANs (surrogate, KAN pipeline) train: None or ``"cpu"`` (default),
+        ``"cuda"``, ``"cuda:N"``, ``"auto"``.  Raises :class:`kansci.InputError` at once when
+        CUDA is asked for and not available.
+    search_rows : the search stages see at most this many training rows (a uniform random
+        subsample fixed by ``seed``; None: all).  On larger tables every formula found is then
+        scored on all held-out rows, the constants of the best refitted on up to
+        ``refit_rows`` training rows first (see ``kansci.discovery._large``).
+    refit_rows : training rows used by that final refit of constants.
 
     Returns
     -------
     Discovery
     """
     start = time.perf_counter()
+    dev = resolve_device(device)
+    if search_rows is not None and int(search_rows) < 2 * min_rows:
+        raise ValueError(f"search_rows must be None or at least {2 * min_rows}, got {search_rows}")
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
                            min_rows=min_rows)
-    ctx = Context(problem=problem, deadline=start + float(time_limit), seed=int(seed))
+    searched = search_problem(problem, search_rows, seed)
+    # a subsampled search leaves time to score (and refit) its formulas on every row
+    reserve = 0.1 * float(time_limit) if searched is not problem else 0.0
+    ctx = Context(problem=searched, deadline=start + float(time_limit) - reserve, seed=int(seed))
+    ctx.shared["device"] = dev
     stages = strategies if strategies is not None else _default_strategies()
     history = []
     bar = tqdm(stages, disable=not progress, desc="discover", leave=False)
@@ -131,7 +151,7 @@ def discover(
                 t0 = time.perf_counter()
                 n0 = len(ctx.candidates)
                 stage_deadline = min(ctx.deadline, t0 + share * ctx.remaining())
-                sub = Context(problem, stage_deadline, ctx.seed, ctx.candidates, ctx.shared, ctx.diagnostics)
+                sub = Context(searched, stage_deadline, ctx.seed, ctx.candidates, ctx.shared, ctx.diagnostics)
                 note = ""
                 try:
                     strategy(sub)
@@ -148,6 +168,15 @@ def discover(
             ctx.diagnostics["interrupted"] = True
         finally:
             bar.close()
+    if searched is not problem and ctx.candidates:
+        t0 = time.perf_counter()
+        ctx.candidates[:] = rescore_on_all_rows(ctx.candidates, problem, refit_rows=refit_rows, seed=seed,
+                                                deadline=start + float(time_limit))
+        ctx.diagnostics["search_rows"] = len(searched.train)
+        history.append(dict(stage="all rows", seconds=time.perf_counter() - t0, candidates=len(ctx.candidates),
+                            best_rmse=min((c.rmse for c in ctx.candidates), default=np.nan), note=""))
+        problem.notes.append(f"search on {len(searched.train)} of {len(problem.train)} training rows; formulas "
+                             f"scored on all {len(problem.val)} held-out rows")
     if not ctx.candidates:
         raise DiscoveryError("no candidate formula was found in the time available; allow more time",
                              stage=ctx.diagnostics.get("stage", "fit"))
