@@ -136,20 +136,32 @@ def _locate(x, lo, inv_h, n_basis: int, k: int):
     exist (the point lies outside its grid range) gets index 0, so its weight lands in
     column 0, which the caller overwrites or drops.  Returns ``(idx, f, slot)``: ``idx`` of
     shape ``(..., n_in, k+1)``, ``f`` and ``slot`` (the row of :func:`_slot_tables`) of shape
-    ``(..., n_in)``.
+    ``(..., n_in)``; ``slot`` is None when every point is inside its grid (no mask needed).
 
-    No data-dependent branch and no read-back to the host: the same kernels run whether or
-    not every point is inside its grid, so a GPU stream never stalls here and
-    ``torch.compile`` sees one graph.
+    On a GPU (and under ``torch.compile``) there is no data-dependent branch and no read-back
+    to the host: the same kernels run whether or not the points are inside, so the stream
+    never stalls here and the compiler sees one graph.  On a CPU a read-back costs nothing,
+    and when every point is inside the indices are the plain ``m+1 .. m+k+1`` (cheaper than
+    the table look-up and the mask in backward).
     """
     u = (x - lo) * inv_h
     m = torch.floor(u)
     f = u - m
+    if _inside_on_cpu(m, n_basis, k):  # every basis exists: no table, no mask
+        return m.long().unsqueeze(-1) + torch.arange(1, k + 2), f, None
     # far outside (or NaN): every index invalid; clamped before the cast, which cannot overflow
     slot = (m.clamp(-k - 1, n_basis).nan_to_num_(nan=-k - 1) + (k + 1)).long()
     columns, _ = _slot_tables(n_basis, k, x.device, x.dtype)
     idx = columns.index_select(0, slot.reshape(-1)).view(*slot.shape, k + 1)
     return idx, f, slot
+
+
+def _inside_on_cpu(m: torch.Tensor, n_basis: int, k: int) -> bool:
+    """On a CPU only: whether every interval index ``m`` is one with all k+1 bases inside."""
+    if m.device.type != "cpu" or m.numel() == 0 or _compiling():
+        return False
+    lo, hi = torch.aminmax(m)
+    return bool(lo >= 0) and bool(hi <= n_basis - k - 1)
 
 
 def _features(x, lo, inv_h, n_basis, k, base_fun):
@@ -166,18 +178,6 @@ def _compiling() -> bool:
     if compiler is not None and hasattr(compiler, "is_compiling"):
         return bool(compiler.is_compiling())
     return False
-
-
-def inside_grid(slot: torch.Tensor, n_basis: int, k: int) -> bool:
-    """On a CPU only: whether every point lies inside its grid (no basis dropped).
-
-    Reading a tensor back costs nothing on a CPU, and then the backward skips the mask of
-    dropped bases; on a GPU it would stall the stream, so there the answer is always False.
-    """
-    if slot.device.type != "cpu" or slot.numel() == 0 or _compiling():
-        return False
-    lo, hi = torch.aminmax(slot)
-    return int(lo) >= k + 1 and int(hi) <= n_basis
 
 
 def feature_gradient(grad_out, x, idx, f, slot, inv_h, n_basis: int, k: int, base_fun: str) -> torch.Tensor:
@@ -197,8 +197,7 @@ class _FeatureFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
         dense, idx, f, slot = _features(x, lo, inv_h, n_basis, k, base_fun)
-        ctx.inside = inside_grid(slot, n_basis, k)
-        ctx.save_for_backward(x, idx, f, inv_h, *([] if ctx.inside else [slot]))
+        ctx.save_for_backward(x, idx, f, inv_h, *([] if slot is None else [slot]))
         ctx.n_basis, ctx.k, ctx.base_fun = n_basis, k, base_fun
         return dense
 

@@ -23,7 +23,7 @@ import logging
 
 import torch
 
-from ._basis import _features, feature_gradient, inside_grid
+from ._basis import _features, feature_gradient
 
 __all__ = ["recomputed_layer", "block_rows", "compile_or_eager", "choose_step", "step_mode", "STEP_MODES", "FIT_STEPS"]
 
@@ -80,8 +80,6 @@ class _RecomputedLayer(torch.autograd.Function):
         for s in range(0, n, rows):
             xb, gb = x[s : s + rows], grad_y[s : s + rows]
             feats, idx, f, slot = _features(xb, lo, inv_h, nb, k, base_fun)
-            if inside_grid(slot, nb, k):
-                slot = None
             if need_w:
                 flat = feats.reshape(-1, n_in * (nb + 1))
                 grad_w.addmm_(flat.T, gb)

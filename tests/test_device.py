@@ -79,6 +79,18 @@ def test_step_modes_equal_the_reference(k, base, monkeypatch):
         assert [layer.step for layer in m.layers] == ["eager"] * len(m.layers)  # restored
 
 
+def test_gpu_index_path_equals_the_cpu_shortcut_inside_the_grid(monkeypatch):
+    """On a CPU, points all inside their grid take a shortcut; the GPU's table path must agree."""
+    import kansci._basis as basis
+
+    m = _model(symbolic=False)
+    x = torch.rand(500, 3, dtype=F64) * 1.8 - 0.9
+    m.update_grid(x)
+    ref = _step(m, x)
+    monkeypatch.setattr(basis, "_inside_on_cpu", lambda *a: False)
+    _assert_same(ref, _step(m, x), atol=0)
+
+
 def test_recomputed_layer_stores_only_its_input_and_weights():
     layer = kansci.KANLayer(4, 3, grid=5, dtype=F64)
     x = (torch.rand(300, 4, dtype=F64) * 2 - 1).requires_grad_(True)
