@@ -122,9 +122,10 @@ def _slot_tables(n_basis: int, k: int, device, dtype) -> tuple[torch.Tensor, tor
     """
     key = (n_basis, k, str(device), dtype)
     if key not in _TABLES:
-        r = torch.arange(-k - 1, n_basis + 1).unsqueeze(1) + torch.arange(k + 1)  # bases m .. m+k
-        ok = (r >= 0) & (r < n_basis)
-        _TABLES[key] = (torch.where(ok, r + 1, 0).to(device), ok.to(device=device, dtype=dtype))
+        # built on the device itself: no copy from the host, which would synchronise a GPU
+        r = torch.arange(-k - 1, n_basis + 1, device=device).unsqueeze(1) + torch.arange(k + 1, device=device)
+        ok = (r >= 0) & (r < n_basis)  # bases m .. m+k that exist
+        _TABLES[key] = (torch.where(ok, r + 1, torch.zeros_like(r)), ok.to(dtype))
     return _TABLES[key]
 
 

@@ -119,7 +119,8 @@ def fit(
         raise ValueError(f"steps must be >= 0, got {steps}")
     if device is not None:
         model.to(resolve_device(device))
-    mode = choose_step(step, model, len(X))
+    rows = len(X) if optimizer != "adam" or not batch_size else min(int(batch_size), len(X))
+    mode = choose_step(step, model, rows)
     n_threads = threads_for(len(X), model, threads)
     with use_threads(n_threads), step_mode(model, mode):
         return _fit(model, X, y, steps=steps, optimizer=optimizer, lr=lr, batch_size=batch_size, lamb=lamb,

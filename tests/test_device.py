@@ -243,6 +243,7 @@ def test_cuda_step_never_synchronises_with_the_host():
     x = _inputs(device="cuda").requires_grad_(True)
     for mode in ("eager", "recompute"):
         with step_mode(m, mode):
+            m(x).sum().backward()  # warm-up: lazy initialisation of CUDA libraries is not a step
             torch.cuda.synchronize()
             torch.cuda.set_sync_debug_mode("error")
             try:
