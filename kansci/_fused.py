@@ -6,8 +6,9 @@ indices) for the weight gradient, which is most of a training step's memory: 9 G
 that keeps only its input ``x`` and the weight matrix; forward and backward build the
 features of ``rows`` rows at a time, use them at once (the contraction in forward; the
 weight gradient ``F^T g`` and the input gradient through ``g W^T`` in backward) and drop
-them.  The cost is one more feature evaluation per layer and step, a small share of the
-contraction; the memory of the features falls from the whole batch to one block.  This
+them.  The cost is one more feature evaluation per layer and step (on a CPU, one thread,
+[8,32,32,1] at 10,000 rows: a step about 10-30% slower than the reference); the memory of the
+features falls from the whole batch to one block.  This
 is activation checkpointing (Chen et al. 2016, "Training deep nets with sublinear memory
 cost") applied inside the layer, where the recomputation is cheapest.
 
