@@ -264,3 +264,21 @@ def test_fit_prune_snap_and_discover_on_cuda():
     kansci.auto_symbolic(pruned, X[:, _.input_columns], device="cuda")
     d = kansci.discover(df, "y", time_limit=20, device="cuda")
     assert d.r2 > 0.99
+
+
+# ------------------------------------------------------------------ the speed bench
+def test_speed_bench_runs_every_mode_and_writes_json(tmp_path, capsys):
+    from kansci.bench import speed
+
+    out = tmp_path / "speed.json"
+    assert speed.main(["--shape", "3,4,1@300", "--modes", "eager,recompute", "--rounds", "2",
+                       "--allocator", "default", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["device"] == "cpu" and [r["mode"] for r in data["rows"]] == ["eager", "recompute"]
+    for r in data["rows"]:
+        assert r["width"] == [3, 4, 1] and r["batch"] == 300 and r["kansci_ms"] > 0 and r["mlp_ms"] > 0
+    printed = capsys.readouterr().out
+    assert "| shape, batch | mode | kansci ms |" in printed and "[3, 4, 1], 300 | recompute" in printed
+    assert speed.main(["--modes", "fast"]) == 2
+    if not CUDA:
+        assert speed.main(["--device", "cuda"]) == 2

@@ -390,7 +390,26 @@ def main(argv=None) -> int:
             device=str(dev), shapes=args.shape, modes=modes, pykan=not args.no_pykan,
             on_row=lambda r, s=setting: (r.update(allocator=s), save(r), print(_line(r), flush=True)))
     save()
+    print()
+    print(markdown_table(all_rows))
     return 0
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows as the issue's table: shape and batch, mode, times, ratio, peak memory, pykan."""
+    out = ["| shape, batch | mode | kansci ms | equal-FLOP MLP ms | kansci/MLP | kansci peak GB | pykan/kansci |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        head = f"| {r['width']}, {r['batch']:,} | {r['mode']}" + (f" ({r['allocator']})" if r.get("allocator") in (
+            "default", "keep") else "")
+        if "error" in r:
+            out.append(f"{head} | {r['error']} | | | | |")
+            continue
+        peak = r.get("kansci_peak_mb")
+        peak = "" if peak is None or math.isnan(peak) else f"{peak / 1024:.2f}"
+        pyk = f"{r['pykan_over_kansci']:.1f}x" if "pykan_over_kansci" in r else r.get("pykan", "")
+        out.append(f"{head} | {r['kansci_ms']:.2f} | {r['mlp_ms']:.2f} | {r['kansci_over_mlp']:.2f}x | {peak} | {pyk} |")
+    return "\n".join(out)
 
 
 def _header(args, dev, meta, setting: str) -> None:
