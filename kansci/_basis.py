@@ -80,6 +80,24 @@ def _local_weights(f: torch.Tensor, k: int) -> torch.Tensor:
     return cardinal_bspline(f.unsqueeze(-1) + t, k)
 
 
+def _local_pieces(f: torch.Tensor, k: int) -> torch.Tensor:
+    """:func:`_local_weights` as the polynomial pieces themselves, without ``relu`` or ``abs``.
+
+    Weight ``j`` is the piece of ``N_k`` on ``[k-j, k-j+1]``: the truncated-power sum over
+    the terms active there.  Autograd differentiates it exactly at the knots too (``f = 0``),
+    where ``relu`` and ``abs`` would give zero slopes; so its gradient matches
+    :func:`_local_derivatives`.
+    """
+    if k == 3:
+        return _local_weights(f, k)
+    pieces = []
+    for j in range(k + 1):
+        v = f + (k - j)
+        terms = [(-1) ** i * math.comb(k + 1, i) * (v - i) ** k for i in range(k - j + 1)]
+        pieces.append(sum(terms[1:], terms[0]) / math.factorial(k))
+    return torch.stack(pieces, dim=-1)
+
+
 def _local_derivatives(f: torch.Tensor, k: int) -> torch.Tensor:
     """d/df of :func:`_local_weights`."""
     if k == 3:
@@ -92,50 +110,104 @@ def _local_derivatives(f: torch.Tensor, k: int) -> torch.Tensor:
     return cardinal_bspline(v, k - 1) - cardinal_bspline(v - 1, k - 1)
 
 
-def _locate(x, lo, inv_h, n_basis: int, k: int, offset: int = 0):
-    """Indices of the k+1 non-zero bases of each point, a validity mask, and the fraction ``f``.
+_TABLES: dict = {}
 
-    A point in interval ``m`` of its grid has non-zero bases ``m .. m+k``.  When every point
-    lies inside its grid range (the usual case after a grid update) all indices are valid and
-    the mask is ``None``.
+
+def _slot_tables(n_basis: int, k: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per clamped interval ``m`` (row ``m + k + 1``): the feature columns of its k+1 bases, and 1/0 validity.
+
+    A basis that does not exist (the point is outside its grid) gets column 0 and validity 0.
+    A look-up in this small table replaces int64 arithmetic on every (row, input, basis),
+    which is several times slower on a CPU than the float work around it.
+    """
+    key = (n_basis, k, str(device), dtype)
+    if key not in _TABLES:
+        # built on the device itself: no copy from the host, which would synchronise a GPU
+        r = torch.arange(-k - 1, n_basis + 1, device=device).unsqueeze(1) + torch.arange(k + 1, device=device)
+        ok = (r >= 0) & (r < n_basis)  # bases m .. m+k that exist
+        _TABLES[key] = (torch.where(ok, r + 1, torch.zeros_like(r)), ok.to(dtype))
+    return _TABLES[key]
+
+
+def _locate(x, lo, inv_h, n_basis: int, k: int):
+    """Where the k+1 non-zero bases of each point go in a features row, and the fraction ``f``.
+
+    A features row is ``[column 0, B_0 .. B_{nb-1}]`` (basis ``j`` in column ``j+1``).  A
+    point in interval ``m`` of its grid has non-zero bases ``m .. m+k``; a basis that does not
+    exist (the point lies outside its grid range) gets index 0, so its weight lands in
+    column 0, which the caller overwrites or drops.  Returns ``(idx, f, slot)``: ``idx`` of
+    shape ``(..., n_in, k+1)``, ``f`` and ``slot`` (the row of :func:`_slot_tables`) of shape
+    ``(..., n_in)``; ``slot`` is None when every point is inside its grid (no mask needed).
+
+    On a GPU (and under ``torch.compile``) there is no data-dependent branch and no read-back
+    to the host: the same kernels run whether or not the points are inside, so the stream
+    never stalls here and the compiler sees one graph.  On a CPU a read-back costs nothing,
+    and when every point is inside the indices are the plain ``m+1 .. m+k+1`` (cheaper than
+    the table look-up and the mask in backward).
     """
     u = (x - lo) * inv_h
     m = torch.floor(u)
     f = u - m
-    m = m.long()
-    steps = torch.arange(offset, offset + k + 1, device=x.device)
-    if x.numel() and int(m.min()) >= 0 and int(m.max()) <= n_basis - k - 1:
-        return m.unsqueeze(-1) + steps, None, f
-    m.clamp_(-k - 1, n_basis)  # far outside: every index invalid, weights dropped
-    idx = m.unsqueeze(-1) + steps
-    valid = (idx >= offset) & (idx < n_basis + offset)
-    return idx.clamp_(offset, n_basis - 1 + offset), valid, f
+    if _inside_on_cpu(m, n_basis, k):  # every basis exists: no table, no mask
+        return m.long().unsqueeze(-1) + torch.arange(1, k + 2), f, None
+    # far outside (or NaN): every index invalid; clamped before the cast, which cannot overflow
+    slot = (m.clamp(-k - 1, n_basis).nan_to_num_(nan=-k - 1) + (k + 1)).long()
+    columns, _ = _slot_tables(n_basis, k, x.device, x.dtype)
+    idx = columns.index_select(0, slot.reshape(-1)).view(*slot.shape, k + 1)
+    return idx, f, slot
 
 
-def _scatter(idx, valid, local, shape):
-    dense = local.new_zeros(shape)
-    if valid is None:  # indices distinct within a row: a plain scatter
-        return dense.scatter_(-1, idx, local)
-    return dense.scatter_add_(-1, idx, local.masked_fill(~valid, 0.0))
+def _inside_on_cpu(m: torch.Tensor, n_basis: int, k: int) -> bool:
+    """On a CPU only: whether every interval index ``m`` is one with all k+1 bases inside."""
+    if m.device.type != "cpu" or m.numel() == 0 or _compiling():
+        return False
+    lo, hi = torch.aminmax(m)
+    return bool(lo >= 0) and bool(hi <= n_basis - k - 1)
 
 
-class _BasisFunction(torch.autograd.Function):
+def _features(x, lo, inv_h, n_basis, k, base_fun):
+    """Edge features ``(..., n_in, 1 + n_basis)``, column 0 holding ``base(x)``; with idx, f, slot."""
+    idx, f, slot = _locate(x, lo, inv_h, n_basis, k)
+    # scatter_ (not add): indices are distinct within a row except the dropped ones in column 0
+    dense = x.new_zeros(*x.shape, n_basis + 1).scatter_(-1, idx, _local_weights(f, k))
+    dense[..., 0] = BASE_FUNCTIONS[base_fun][0](x)
+    return dense, idx, f, slot
+
+
+def _compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return bool(compiler.is_compiling())
+    return False
+
+
+def feature_gradient(grad_out, x, idx, f, slot, inv_h, n_basis: int, k: int, base_fun: str) -> torch.Tensor:
+    """d loss / d x from d loss / d features ``grad_out`` (``(..., n_in, 1 + n_basis)``).
+
+    ``slot`` as returned by :func:`_locate`, or None when every point is inside its grid.
+    """
+    slope = _local_derivatives(f, k)
+    if slot is not None:  # dropped bases (in column 0) get no gradient
+        _, valid = _slot_tables(n_basis, k, x.device, f.dtype)
+        slope = slope * valid.index_select(0, slot.reshape(-1)).view(*slot.shape, -1)
+    grad_x = (grad_out.gather(-1, idx) * slope).sum(-1) * inv_h
+    return grad_x + grad_out[..., 0] * BASE_FUNCTIONS[base_fun][1](x)
+
+
+class _FeatureFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, lo, inv_h, n_basis, k):  # noqa: D401 - autograd protocol
-        idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
-        ctx.has_mask = valid is not None
-        ctx.save_for_backward(idx, f, inv_h, *([valid] if ctx.has_mask else []))
-        ctx.k = k
-        return _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis))
+    def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
+        dense, idx, f, slot = _features(x, lo, inv_h, n_basis, k, base_fun)
+        ctx.save_for_backward(x, idx, f, inv_h, *([] if slot is None else [slot]))
+        ctx.n_basis, ctx.k, ctx.base_fun = n_basis, k, base_fun
+        return dense
 
     @staticmethod
     def backward(ctx, grad_out):
-        idx, f, inv_h, *valid = ctx.saved_tensors
-        local_grad = grad_out.gather(-1, idx)
-        if valid:
-            local_grad = local_grad.masked_fill(~valid[0], 0.0)
-        grad_x = (local_grad * _local_derivatives(f, ctx.k)).sum(-1) * inv_h
-        return grad_x, None, None, None, None
+        x, idx, f, inv_h, *rest = ctx.saved_tensors
+        slot = rest[0] if rest else None
+        grad_x = feature_gradient(grad_out, x, idx, f, slot, inv_h, ctx.n_basis, ctx.k, ctx.base_fun)
+        return grad_x, None, None, None, None, None
 
 
 def bspline_basis(
@@ -152,12 +224,32 @@ def bspline_basis(
 
     Returns
     -------
-    (batch, n_in, n_basis) tensor.
+    (batch, n_in, n_basis) tensor (a view into the edge features, differentiable in ``x``).
     """
-    if x.requires_grad and torch.is_grad_enabled():
-        return _BasisFunction.apply(x, lo, inv_h, n_basis, k)
-    idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
-    return _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis))
+    return edge_features(x, lo, inv_h, n_basis, k, "zero")[..., 1:]
+
+
+def dense_features(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, n_basis: int, k: int,
+                   base_fun: str = "silu") -> torch.Tensor:
+    """:func:`edge_features` by elementwise operations only, for ``torch.compile``.
+
+    Each of the ``n_basis`` columns selects its local weight: basis ``p`` of a point in
+    interval ``m`` is weight ``p - m`` of :func:`_local_weights` when ``0 <= p - m <= k``,
+    else 0.  No index tensors and no scatter, so autograd derives the backward and the
+    compiler fuses the whole block into a few kernels (and may recompute it in backward
+    rather than store it).  The same polynomial pieces as :func:`edge_features`, so equal to
+    it to rounding everywhere, knots and points outside the grid included.
+    """
+    u = (x - lo) * inv_h
+    m = torch.floor(u)
+    f = u - m
+    local = _local_pieces(f, k)  # (..., n_in, k+1)
+    pos = torch.arange(n_basis, dtype=x.dtype, device=x.device) - m.clamp(-k - 1, n_basis).unsqueeze(-1)
+    basis = torch.zeros_like(pos)
+    for j in range(k + 1):
+        basis = torch.where(pos == j, local[..., j : j + 1], basis)
+    base = BASE_FUNCTIONS[base_fun][0](x).unsqueeze(-1)
+    return torch.cat([base, basis], dim=-1)
 
 
 # ------------------------------------------------------------------ features of a KAN layer
@@ -171,33 +263,6 @@ BASE_FUNCTIONS = {
     "identity": (lambda x: x, torch.ones_like),
     "zero": (torch.zeros_like, torch.zeros_like),
 }
-
-
-def _features(x, lo, inv_h, n_basis, k, base_fun):
-    idx, valid, f = _locate(x, lo, inv_h, n_basis, k, offset=1)  # column 0 holds base(x)
-    dense = _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis + 1))
-    dense[..., 0] = BASE_FUNCTIONS[base_fun][0](x)
-    return dense, idx, valid, f
-
-
-class _FeatureFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
-        dense, idx, valid, f = _features(x, lo, inv_h, n_basis, k, base_fun)
-        ctx.has_mask = valid is not None
-        ctx.save_for_backward(x, idx, f, inv_h, *([valid] if ctx.has_mask else []))
-        ctx.k, ctx.base_fun = k, base_fun
-        return dense
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, idx, f, inv_h, *valid = ctx.saved_tensors
-        local_grad = grad_out.gather(-1, idx)
-        if valid:
-            local_grad = local_grad.masked_fill(~valid[0], 0.0)
-        grad_x = (local_grad * _local_derivatives(f, ctx.k)).sum(-1) * inv_h
-        grad_x = grad_x + grad_out[..., 0] * BASE_FUNCTIONS[ctx.base_fun][1](x)
-        return grad_x, None, None, None, None, None
 
 
 def edge_features(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, n_basis: int, k: int,

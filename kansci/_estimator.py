@@ -160,6 +160,10 @@ class KANRegressor:
         Show a progress bar during ``fit``.
     strategies : list of (name, strategy, share) or None
         Override the search stages (advanced; see :func:`kansci.discover`).
+    device : str or None
+        Where the KANs of the search train: None or ``"cpu"`` (default), ``"cuda"``,
+        ``"cuda:N"``, ``"auto"``; ``fit`` raises ValueError (kansci.InputError) when CUDA is
+        asked for and not available.
 
     Attributes
     ----------
@@ -185,7 +189,7 @@ class KANRegressor:
 
     def __init__(self, time_limit: float = 60.0, seed: int = 0, val_fraction: float = 0.2,
                  min_rows: int = 10, threads: int | None = 1, progress: bool = False,
-                 strategies: list | None = None) -> None:
+                 strategies: list | None = None, device: str | None = None) -> None:
         self.time_limit = time_limit
         self.seed = seed
         self.val_fraction = val_fraction
@@ -193,6 +197,7 @@ class KANRegressor:
         self.threads = threads
         self.progress = progress
         self.strategies = strategies
+        self.device = device
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -233,6 +238,12 @@ class KANRegressor:
             raise bad("min_rows", "an int >= 1")
         if self.threads is not None and (not is_int(self.threads) or self.threads < 1):
             raise bad("threads", "None or an int >= 1")
+        if self.device is not None:
+            from ._device import DEVICE_HELP, resolve_device
+
+            if not isinstance(self.device, str):
+                raise bad("device", f"None or a string: {DEVICE_HELP}")
+            resolve_device(self.device)  # InputError (a ValueError) when CUDA is asked for and absent
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> KANRegressor:
@@ -261,7 +272,7 @@ class KANRegressor:
         result = discover(df, target_name, features=columns, time_limit=float(self.time_limit),
                           seed=int(self.seed), val_fraction=float(self.val_fraction),
                           progress=bool(self.progress), threads=self.threads, min_rows=int(self.min_rows),
-                          strategies=self.strategies)
+                          strategies=self.strategies, device=self.device)
         self.discovery_ = result
         self.formula_ = result.formula
         self.equations_ = result.pareto

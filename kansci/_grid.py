@@ -78,4 +78,7 @@ def refit_grid(
     layer.grid = new_grid
     layer.grid_lo.copy_(lo)
     layer.grid_hi.copy_(hi)
-    layer.coef = torch.nn.Parameter(coef.to(layer.coef.dtype))
+    if coef.shape == layer.coef.shape:  # same Parameter: optimisers and compiled graphs keep it
+        layer.coef.copy_(coef)
+    else:
+        layer.coef = torch.nn.Parameter(coef.to(layer.coef.dtype))

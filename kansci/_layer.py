@@ -14,7 +14,8 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from ._basis import BASE_FUNCTIONS, bspline_basis, edge_features
+from ._basis import BASE_FUNCTIONS, bspline_basis, dense_features, edge_features
+from ._fused import STEP_MODES, block_rows, recomputed_layer
 
 __all__ = ["KANLayer", "SymbolicPrimitive"]
 
@@ -109,6 +110,7 @@ class KANLayer(nn.Module):
         self.register_buffer("sym_mask", torch.zeros(in_dim, out_dim, **fk))
         self._symbolic: dict[tuple[int, int], SymbolicPrimitive] = {}
         self._groups: list[tuple[SymbolicPrimitive, torch.Tensor, torch.Tensor]] = []
+        self.step = "eager"  # how forward computes the features, one of STEP_MODES
         self.reset_parameters(generator)
 
     # ------------------------------------------------------------------ setup
@@ -143,7 +145,8 @@ class KANLayer(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Edge features ``[base(x), B_1(x) .. B_nb(x)]`` of every input: ``(batch, in_dim, 1+n_basis)``."""
-        return edge_features(x, self.grid_lo, self.inv_h, self.n_basis, self.k, self.base_fun)
+        make = dense_features if self.step == "dense" else edge_features
+        return make(x, self.grid_lo, self.inv_h, self.n_basis, self.k, self.base_fun)
 
     def basis(self, x: torch.Tensor) -> torch.Tensor:
         """B-spline bases of every input, ``(batch, in_dim, n_basis)``."""
@@ -162,20 +165,40 @@ class KANLayer(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer's output ``(batch, out_dim)``, computed as ``self.step`` says.
+
+        ``"eager"`` (the reference) stores the edge features for backward; ``"recompute"``
+        recomputes them in backward by row blocks (:mod:`kansci._fused`); ``"dense"``
+        evaluates them elementwise for ``torch.compile``.  All give the same values.  Without
+        gradients, a large batch goes by row blocks whatever the mode, so no full feature
+        tensor is ever built for prediction.
+        """
+        n_feat = self.in_dim * (self.n_basis + 1)
+        if self.step == "recompute" or (
+            self.step == "eager" and not torch.is_grad_enabled() and x.shape[0] > block_rows(x, n_feat)
+        ):
+            w = self.edge_weights().reshape(n_feat, self.out_dim)
+            y = recomputed_layer(x, w, self.bias, self.grid_lo, self.inv_h, self.n_basis, self.k, self.base_fun)
+            return self._add_symbolic(x, y) if self._groups else y
+        if self.step == "dense":
+            return self._contract(x, self.features(x), plain=True)
         return self.forward_features(x)[0]
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The layer's output and the edge features it was computed from (one dense product)."""
         feats = self.features(x)
+        return self._contract(x, feats), feats
+
+    def _contract(self, x: torch.Tensor, feats: torch.Tensor, plain: bool = False) -> torch.Tensor:
         w = self.edge_weights().reshape(self.in_dim * (self.n_basis + 1), self.out_dim)
         flat = feats.reshape(x.shape[0], -1)
-        if self.out_dim == 1 and torch.is_grad_enabled():
+        if self.out_dim == 1 and torch.is_grad_enabled() and not plain:
             y = _SingleOutput.apply(flat, w[:, 0]) + self.bias
         else:
             y = torch.addmm(self.bias, flat, w)
         if self._groups:
             y = self._add_symbolic(x, y)
-        return y, feats
+        return y
 
     def _add_symbolic(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         for prim, ii, jj in self._groups:
@@ -247,6 +270,12 @@ class KANLayer(nn.Module):
             (prim, torch.tensor(ii, dtype=torch.long, device=dev), torch.tensor(jj, dtype=torch.long, device=dev))
             for prim, ii, jj in by_name.values()
         ]
+
+    def set_step(self, mode: str) -> None:
+        """Choose how :meth:`forward` computes the features: one of ``STEP_MODES``."""
+        if mode not in STEP_MODES:
+            raise ValueError(f"step must be one of {STEP_MODES}, got {mode!r}")
+        self.step = mode
 
     def _apply(self, fn, recurse=True):  # keep the group index tensors on the layer's device
         out = super()._apply(fn, recurse)

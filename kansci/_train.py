@@ -16,6 +16,8 @@ import torch
 
 from ._arrays import InputError, as_matrix
 from ._progress import progress_bar
+from ._device import resolve_device
+from ._fused import choose_step, compile_or_eager, step_mode
 from ._regularizer import edge_magnitudes, sparsity_penalty
 from ._threads import threads_for, use_threads
 
@@ -71,6 +73,8 @@ def fit(
     time_limit: float | None = None,
     callback: Callable[[int, dict], None] | None = None,
     threads: int | str | None = "auto",
+    device=None,
+    step: str = "auto",
 ) -> pd.DataFrame:
     """Fit ``model`` to ``(X, y)`` in place and return the history.
 
@@ -95,6 +99,16 @@ def fit(
         ``StopIteration`` to end training early.
     threads : torch threads while fitting: ``"auto"`` (one for small problems, see
         ``kansci._threads``), an int, or None for torch's current setting.
+    device : where to train: None (the model's device; a new KAN is on the CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"`` or ``"auto"``.  The model is moved there and stays there;
+        the data are moved once.  Raises :class:`kansci.InputError` when CUDA is asked for
+        and not available.
+    step : how each training step computes the layers (same values, different cost):
+        ``"eager"`` stores the edge features for backward (the reference); ``"recompute"``
+        recomputes them in backward by row blocks (least memory, see ``kansci._fused``);
+        ``"compile"`` evaluates them elementwise under ``torch.compile`` (falls back to eager
+        with a warning where compiling fails); ``"auto"`` (default) is ``"eager"`` on a CPU
+        and ``"recompute"`` on a GPU when the features of a step would pass 1 GB.
 
     Returns
     -------
@@ -103,17 +117,22 @@ def fit(
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
+    if device is not None:
+        model.to(resolve_device(device))
+    rows = len(X) if optimizer != "adam" or not batch_size else min(int(batch_size), len(X))
+    mode = choose_step(step, model, rows)
     n_threads = threads_for(len(X), model, threads)
-    with use_threads(n_threads):
+    with use_threads(n_threads), step_mode(model, mode):
         return _fit(model, X, y, steps=steps, optimizer=optimizer, lr=lr, batch_size=batch_size, lamb=lamb,
                     lamb_l1=lamb_l1, lamb_entropy=lamb_entropy, reg_sample=reg_sample, val_fraction=val_fraction,
                     X_val=X_val, y_val=y_val, update_grid=update_grid, grid_update_every=grid_update_every,
                     stop_grid_update_step=stop_grid_update_step, seed=seed, progress=progress,
-                    time_limit=time_limit, callback=callback)
+                    time_limit=time_limit, callback=callback, compiled=step == "compile")
 
 
 def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_entropy, reg_sample, val_fraction,
-         X_val, y_val, update_grid, grid_update_every, stop_grid_update_step, seed, progress, time_limit, callback):
+         X_val, y_val, update_grid, grid_update_every, stop_grid_update_step, seed, progress, time_limit, callback,
+         compiled=False):
     dt, dev = model.dtype, model.device
     n_out = model.width[-1]
     X = as_matrix(X, "X", n_cols=model.width[0], dtype=dt, device=dev)
@@ -147,9 +166,27 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
             reg = mse.new_zeros(())
         return mse, reg
 
+    run = compile_or_eager(objective, dynamic=False) if compiled else objective
+
+    def loss_backward(xb, yb, sub, scale):
+        mse, reg_ = run(xb, yb, sub)
+        loss = (mse + lamb * reg_) * scale
+        try:
+            loss.backward()
+        except Exception as exc:  # the compiled backward failed: once more, eagerly
+            if not getattr(run, "active", False):
+                raise
+            run.fail(exc)
+            for p in model.parameters():
+                p.grad = None
+            mse, reg_ = run(xb, yb, sub)
+            loss = (mse + lamb * reg_) * scale
+            loss.backward()
+        return loss
+
     @torch.no_grad()
     def evaluate():
-        mse_t, reg = objective(Xt, yt, reg_idx)
+        mse_t, reg = run(Xt, yt, reg_idx)
         mse_v = torch.mean((model(Xv) - yv) ** 2) if Xv is not None else mse_t
         return float(mse_t), float(mse_v), float(reg)
 
@@ -172,9 +209,7 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
             if optimizer == "lbfgs":
                 def closure():
                     opt.zero_grad()
-                    mse, reg_ = objective(Xt, yt, reg_idx)
-                    loss = (mse + lamb * reg_) * loss_scale
-                    loss.backward()
+                    loss = loss_backward(Xt, yt, reg_idx, loss_scale)
                     for p in model.parameters():  # LBFGS flattens grads with .view
                         if p.grad is not None and not p.grad.is_contiguous():
                             p.grad = p.grad.contiguous()
@@ -183,8 +218,7 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
             else:
                 idx = torch.randperm(n, generator=gen)[:batch_size].to(dev)
                 opt.zero_grad()
-                mse, reg_ = objective(Xt[idx], yt[idx], torch.arange(min(reg_sample, batch_size), device=dev))
-                (mse + lamb * reg_).backward()
+                loss_backward(Xt[idx], yt[idx], torch.arange(min(reg_sample, batch_size), device=dev), 1.0)
                 opt.step()
             mse_t, mse_v, reg = evaluate()
             objective_value = mse_v + lamb * reg

@@ -17,7 +17,20 @@ class CLIError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
+def _check_device(args) -> None:
+    """Fail at once, in one line, when the device asked for is not there (before reading data)."""
+    if getattr(args, "device", None) is not None:
+        from ._arrays import InputError
+        from ._device import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except InputError as exc:
+            raise CLIError(str(exc)) from None
+
+
 def _cmd_fit(args) -> int:
+    _check_device(args)
     import pandas as pd
     import torch
 
@@ -32,10 +45,11 @@ def _cmd_fit(args) -> int:
         raise CLIError(f"could not read {args.data} as CSV ({exc})") from None
     if args.target not in df.columns:
         raise CLIError(f"target column {args.target!r} not in {args.data}; columns are {list(df.columns)}")
-    return _fit_table(df, args.target, args.width, args.grid, args.steps, args.seed, KAN, InputError, torch)
+    return _fit_table(df, args.target, args.width, args.grid, args.steps, args.seed, KAN, InputError, torch,
+                      device=args.device)
 
 
-def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> int:
+def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch, device=None) -> int:
     import numpy as np
 
     X = df.drop(columns=[target])
@@ -47,7 +61,7 @@ def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> 
     try:
         Xtr, ytr = X[~test].to_numpy(float), y[~test].to_numpy(float)
         start = time.perf_counter()
-        model.fit(Xtr, ytr, steps=steps)
+        model.fit(Xtr, ytr, steps=steps, device=device)
         for g in (10, grid):
             if g > model.grid:
                 model.extend_grid(g, Xtr)
@@ -55,7 +69,7 @@ def _fit_table(df, target, width, grid, steps, seed, KAN, InputError, torch) -> 
         seconds = time.perf_counter() - start
     except (InputError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    pred = model.predict(X[test].to_numpy(float)).numpy().ravel()
+    pred = model.predict(X[test].to_numpy(float)).cpu().numpy().ravel()
     rmse = float(np.sqrt(np.mean((pred - y[test].to_numpy(float)) ** 2)))
     print(f"KAN {model.width}, grid {model.grid}: held-out RMSE {rmse:.3g} "
           f"(target std {y.std():.3g}, {int(test.sum())} held-out rows, {seconds:.1f} s)")
@@ -109,7 +123,7 @@ def _run_discovery(df, target, args, **options):
         warnings.simplefilter("always")
         try:
             d = discover(df, target, time_limit=args.time_limit, seed=args.seed, progress=not args.quiet,
-                         **options)
+                         device=getattr(args, "device", None), **options)
         except InputError as exc:
             raise CLIError(str(exc)) from None
     for w in caught:
@@ -133,6 +147,7 @@ def _targets(spec: str, columns, data: str) -> list[str]:
 def _cmd_discover(args) -> int:
     import json
 
+    _check_device(args)
     df = _read_csv(args.data)
     targets = _targets(args.target, df.columns, args.data)
     d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args)
@@ -185,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=int, default=20, help="final grid size after extension")
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu (default), cuda, cuda:N or auto")
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("discover", help="find the law target = f(other columns) in a CSV")
@@ -199,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
     p.add_argument("--tree", action="store_true",
                    help="print the structure of the law (the decomposition's splits, transforms, leaves)")
+    p.add_argument("--device", default=None, help="where the KANs train: cpu (default), cuda, cuda:N or auto")
     p.set_defaults(func=_cmd_discover)
 
     p = sub.add_parser("demo", help="rediscover Kepler's third law from the bundled planets")

@@ -101,7 +101,7 @@ def test_params_round_trip_and_repr():
     reg = KANRegressor(time_limit=5, seed=3)
     params = reg.get_params()
     assert params == {"time_limit": 5, "seed": 3, "val_fraction": 0.2, "min_rows": 10, "threads": 1,
-                      "progress": False, "strategies": None}
+                      "progress": False, "strategies": None, "device": None}
     assert repr(reg) == "KANRegressor(time_limit=5, seed=3)"
     clone = type(reg)(**params)
     assert clone.get_params() == params

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._device import resolve_device
 from .._progress import progress_bar
 from .._threads import use_threads
 from .._timeout import CallTimeout, time_limit
 from ._candidates import Candidate, fallback_candidates, finish, loo_rmse
+from ._large import REFIT_ROWS, SEARCH_ROWS, rescore_on_all_rows, search_problem
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._multi import Discoveries, discover_many
@@ -178,6 +180,9 @@ def discover(
     strategies: list[tuple[str, Strategy, float]] | None = None,
     threads: int | None = 1,
     min_rows: int = 10,
+    device=None,
+    search_rows: int | None = SEARCH_ROWS,
+    refit_rows: int = REFIT_ROWS,
 ) -> Discovery | Discoveries:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
@@ -197,6 +202,14 @@ def discover(
     strategies : override the search stages (advanced).
     threads : torch threads (default 1, the fastest for tables of this size).
     min_rows : fewest usable rows accepted (default 10).
+    device : where the KANs (surrogate, KAN pipeline) train: None or ``"cpu"`` (default),
+        ``"cuda"``, ``"cuda:N"``, ``"auto"``.  Raises :class:`kansci.InputError` at once when
+        CUDA is asked for and not available.
+    search_rows : the search stages see at most this many training rows (a uniform random
+        subsample fixed by ``seed``; None: all).  On larger tables every formula found is then
+        scored on all held-out rows, the constants of the best refitted on up to
+        ``refit_rows`` training rows first (see ``kansci.discovery._large``).
+    refit_rows : training rows used by that final refit of constants.
 
     Returns
     -------
@@ -205,19 +218,36 @@ def discover(
     if not isinstance(target, str):  # several targets: one discovery each (see _multi)
         return discover_many(df, target, discover, features=features, time_limit=time_limit, seed=seed,
                              val_fraction=val_fraction, progress=progress, strategies=strategies,
-                             threads=threads, min_rows=min_rows)
+                             threads=threads, min_rows=min_rows, device=device, search_rows=search_rows,
+                             refit_rows=refit_rows)
     start = time.perf_counter()
+    dev = resolve_device(device)
+    if search_rows is not None and int(search_rows) < 2 * min_rows:
+        raise ValueError(f"search_rows must be None or at least {2 * min_rows}, got {search_rows}")
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
                            min_rows=min_rows)
+    searched = search_problem(problem, search_rows, seed)
     reserve = final_reserve(time_limit)
-    ctx = Context(problem=problem, deadline=start + float(time_limit) - reserve, seed=int(seed))
+    if searched is not problem:  # a subsampled search leaves time to score (and refit) on every row
+        reserve = max(reserve, 0.1 * float(time_limit))
+    ctx = Context(problem=searched, deadline=start + float(time_limit) - reserve, seed=int(seed))
+    ctx.shared["device"] = dev
     stages = strategies if strategies is not None else _default_strategies()
     history: list[dict] = []
     with use_threads(threads):
-        _run_stages(ctx, stages, history, hard_deadline=start + float(time_limit) - reserve / 2,
+        _run_stages(ctx, stages, history, hard_deadline=ctx.deadline + min(reserve / 2, 1.0),
                     progress=progress)
     if not ctx.candidates:  # cut before any stage finished a formula: the baseline, unrefined
-        ctx.candidates.extend(fallback_candidates(problem))
+        ctx.candidates.extend(fallback_candidates(searched))
+    if searched is not problem and ctx.candidates:
+        t0 = time.perf_counter()
+        ctx.candidates[:] = rescore_on_all_rows(ctx.candidates, problem, refit_rows=refit_rows, seed=seed,
+                                                deadline=start + float(time_limit) - final_reserve(time_limit) / 2)
+        ctx.diagnostics["search_rows"] = len(searched.train)
+        history.append(dict(stage="all rows", seconds=time.perf_counter() - t0, candidates=len(ctx.candidates),
+                            best_rmse=min((c.rmse for c in ctx.candidates), default=np.nan), note=""))
+        problem.notes.append(f"search on {len(searched.train)} of {len(problem.train)} training rows; formulas "
+                             f"scored on all {len(problem.val)} held-out rows")
     if not ctx.candidates:
         raise DiscoveryError("no candidate formula could be evaluated on this table",
                              stage=ctx.diagnostics.get("stage", "fit"))

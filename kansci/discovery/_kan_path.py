@@ -26,7 +26,7 @@ __all__ = ["kan_formulas", "kan_candidates"]
 log = logging.getLogger("kansci")
 
 
-def _one_view(X, y, syms, *, seed, deadline, hidden):
+def _one_view(X, y, syms, *, seed, deadline, hidden, device=None):
     d = X.shape[1]
     lo, hi = X.min(0), X.max(0)
     mid, half = (hi + lo) / 2, np.where(hi > lo, (hi - lo) / 2, 1.0)
@@ -35,7 +35,9 @@ def _one_view(X, y, syms, *, seed, deadline, hidden):
     t = (y - y_mean) / y_std
     n_val = max(len(y) // 5, 1)
     Zt, tt, Zv, tv = Z[n_val:], t[n_val:], Z[:n_val], t[:n_val]
-    model = KAN([d, hidden, 1], grid=5, seed=seed, dtype=torch.float64, input_names=[str(s) for s in syms])
+    model = KAN([d, hidden, 1], grid=5, seed=seed, dtype=torch.float64, input_names=[str(s) for s in syms],
+                device=device)
+    Zt, tt, Zv, tv = (torch.as_tensor(a, device=device) for a in (Zt, tt, Zv, tv))  # moved once
     left = lambda: max(deadline - time.perf_counter(), 0.1)  # noqa: E731
     train_sparse(model, Zt, tt, steps=40, warmup=15, lamb=1e-2, seed=seed, time_limit=left() * 0.4)
     pruned, _ = prune_auto(model, Zt, tt, X_val=Zv, y_val=tv, retrain_steps=30, seed=seed, time_limit=left() * 0.3)
@@ -49,13 +51,13 @@ def _one_view(X, y, syms, *, seed, deadline, hidden):
     expr = compose(pruned, [syms[k] for k in keep], x_shift=mid[keep], x_scale=half[keep],
                    y_shift=y_mean, y_scale=y_std)
     with torch.no_grad():
-        err = float(torch.sqrt(torch.mean((pruned(torch.as_tensor(Zvk))[:, 0] - torch.as_tensor(tv)) ** 2)))
+        err = float(torch.sqrt(torch.mean((pruned(Zvk)[:, 0] - tv) ** 2)))
     log.debug("kan path: %s -> %s, validation error %.2e (standardised)", model.width, pruned.width, err)
     return expr, err, pruned
 
 
-def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=("raw", "log")):
-    """Formulas from the KAN pipeline on ``(X, y)``: ``[(standardised error, expr)]``."""
+def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=("raw", "log"), device=None):
+    """Formulas from the KAN pipeline on ``(X, y)``: ``[(standardised error, expr)]``; KANs train on ``device``."""
     deadline = time.perf_counter() + time_budget
     out = []
     log_ok = bool(np.all(X > 0) and (np.all(y > 0) or np.all(y < 0)))
@@ -70,7 +72,7 @@ def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=
         try:
             with time_limit(share * 1.5):
                 expr, err, model = _one_view(Xv, yv, vsyms, seed=seed, deadline=time.perf_counter() + share,
-                                             hidden=hidden)
+                                             hidden=hidden, device=device)
         except (CallTimeout, ValueError, RuntimeError) as exc:
             log.debug("kan path (%s view) gave up: %s", view, exc)
             continue
@@ -88,5 +90,6 @@ def kan_candidates(ctx) -> None:
     """Discovery stage: the KAN pipeline on the whole problem."""
     p = ctx.problem
     X, y = p.subset(p.train)
-    for err, expr in kan_formulas(X, y, p.symbols, seed=ctx.seed, time_budget=max(ctx.remaining() * 0.8, 1.0)):
+    for err, expr in kan_formulas(X, y, p.symbols, seed=ctx.seed, time_budget=max(ctx.remaining() * 0.8, 1.0),
+                                  device=ctx.shared.get("device")):
         ctx.add(expr, "kan", kan_error=err)

@@ -50,9 +50,9 @@ class Surrogate:
         return (X - mid) / np.where(half > 0, half, 1.0)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        z = torch.as_tensor(self.to_unit(X), dtype=self.model.dtype)
+        z = torch.as_tensor(self.to_unit(X), dtype=self.model.dtype, device=self.model.device)
         with torch.no_grad():
-            out = self.y_mean + self.y_std * self.model(z)[:, 0].numpy()
+            out = self.y_mean + self.y_std * self.model(z)[:, 0].cpu().numpy()
         if self.view == "log":
             return self.sign * np.exp(out)
         if self.view == "square":
@@ -73,7 +73,7 @@ def _train_stage(model, Z, t, Zv, tv, i, deadline):
               time_limit=max(deadline - time.perf_counter(), 0.1))
 
 
-def _prepare(view: str, X, y, Xv, yv, seed, hidden):
+def _prepare(view: str, X, y, Xv, yv, seed, hidden, device=None):
     """A surrogate for one view (``"raw"``, ``"log"``, ``"square"``) and its training tensors."""
     sign = float(np.sign(y[0])) if view != "raw" else 1.0
     if view == "log":
@@ -84,12 +84,10 @@ def _prepare(view: str, X, y, Xv, yv, seed, hidden):
         Xk, Xvk, yk, yvk = X, Xv, y, yv
     lo, hi = np.minimum(Xk.min(0), Xvk.min(0)), np.maximum(Xk.max(0), Xvk.max(0))
     y_mean, y_std = float(np.mean(yk)), float(np.std(yk)) or 1.0
-    model = KAN([X.shape[1], hidden, 1], grid=GRIDS[0], seed=seed, dtype=torch.float64)
+    model = KAN([X.shape[1], hidden, 1], grid=GRIDS[0], seed=seed, dtype=torch.float64, device=device)
     sur = Surrogate(model, lo, hi, y_mean, y_std, view=view, sign=sign)
-    tensors = (
-        torch.as_tensor(sur.to_unit(X)), torch.as_tensor((yk - y_mean) / y_std)[:, None],
-        torch.as_tensor(sur.to_unit(Xv)), torch.as_tensor((yvk - y_mean) / y_std)[:, None],
-    )
+    tensors = tuple(torch.as_tensor(a, device=device) for a in (  # moved once, before training
+        sur.to_unit(X), ((yk - y_mean) / y_std)[:, None], sur.to_unit(Xv), ((yvk - y_mean) / y_std)[:, None]))
     return sur, tensors
 
 
@@ -101,14 +99,15 @@ def _raw_error(sur, Xv, yv) -> float:
 
 
 def fit_surrogate(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, *, seed: int = 0,
-                  time_budget: float = 20.0, hidden: int | None = None) -> Surrogate:
+                  time_budget: float = 20.0, hidden: int | None = None, device=None) -> Surrogate:
     """Fit a KAN surrogate to ``(X, y)``, scored on ``(Xv, yv)``.
 
     Besides ``y(x)``, when the target keeps one sign a KAN learns ``y**2`` (norms and
     distances become polynomials) and, with positive inputs, ``log|y|`` from ``log x``
     (products become sums, power laws become linear; several times more accurate for most
     laws of physics).  The best view after the first, coarse stage is refined on finer
-    grids while the validation error keeps dropping and time allows.
+    grids while the validation error keeps dropping and time allows.  ``device``: where the
+    KAN trains (None: the CPU).
     """
     deadline = time.perf_counter() + time_budget
     d = X.shape[1]
@@ -121,7 +120,7 @@ def fit_surrogate(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, 
         views.append("square")  # distances and norms: sqrt of a polynomial
     scored = []
     for k, view in enumerate(views):
-        sur, tensors = _prepare(view, X, y, Xv, yv, seed, hidden)
+        sur, tensors = _prepare(view, X, y, Xv, yv, seed, hidden, device)
         share = 0.2 if k < len(views) - 1 else 0.25
         stage_deadline = time.perf_counter() + share * max(deadline - time.perf_counter(), 0.0)
         _train_stage(sur.model, *tensors, 0, stage_deadline)

@@ -49,7 +49,7 @@ def _edges(model, X: np.ndarray, names: list[list[str]]) -> list[_Edge]:
     out = []
     for li, layer in enumerate(model.layers):
         live = (layer.mask != 0).cpu().numpy()
-        sc = scores[li].double().numpy()
+        sc = scores[li].double().cpu().numpy()
         top = float(sc[live].max()) if live.any() else 0.0
         symbolic = layer.symbolic_edges()
         affine = layer.sym_affine.detach().double().cpu().numpy()

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from .._arrays import InputError, as_matrix
+from .._device import resolve_device
 from .._threads import threads_for, use_threads
 from .._train import fit
 from ._compact import compact_on
@@ -175,6 +176,7 @@ def prune_auto(
     sample: int | None = 4096,
     seed: int = 0,
     threads: int | str | None = "auto",
+    device=None,
     **fit_options,
 ):
     """Prune ``model`` to the sparsest graph that still fits, then retrain it.
@@ -193,6 +195,8 @@ def prune_auto(
     sample : rows used for the attribution scores.
     seed : seed of the subsample and of the retrains.
     threads : torch threads, as in :func:`kansci.fit` (``"auto"``: one for small problems).
+    device : where to work (None: the model's device); the input model is left where it is
+        (a copy is moved), the pruned model is returned on ``device``.
     **fit_options : passed on to :func:`kansci.fit` for the retrains.
 
     Returns
@@ -202,6 +206,8 @@ def prune_auto(
     """
     if not tolerance >= 1 or not atol >= 0:
         raise ValueError(f"need tolerance >= 1 and atol >= 0, got tolerance={tolerance}, atol={atol}")
+    if device is not None and resolve_device(device) != model.device:
+        model = copy.deepcopy(model).to(resolve_device(device))  # the caller's model stays unchanged
     with use_threads(threads_for(len(X), model, threads)):
         return _prune_auto(model, X, y, X_val=X_val, y_val=y_val, tolerance=tolerance, atol=atol,
                            retrain_steps=retrain_steps, trial_steps=trial_steps, max_trials=max_trials,

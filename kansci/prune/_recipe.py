@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from .._arrays import InputError, as_matrix
+from .._device import resolve_device
 from .._train import fit
 
 __all__ = ["train_sparse", "rescale_outputs", "centre_outputs"]
@@ -56,6 +57,7 @@ def train_sparse(
     lamb_l1: float = 1.0,
     lamb_entropy: float = 2.0,
     seed: int = 0,
+    device=None,
     **fit_options,
 ) -> pd.DataFrame:
     """Fit ``model`` in place with the sparsity regulariser, on the standardised target.
@@ -70,6 +72,8 @@ def train_sparse(
         cases of ``kansci.bench.pruning`` reliably; raise it for sparser graphs).
     lamb_l1, lamb_entropy : the regulariser's L1/entropy mix.
     seed : seed of the fit's private generator.
+    device : where to train (None: the model's device; ``"cuda"``, ``"cpu"``, ...); the model
+        is moved there and stays there, the data are moved once.
     **fit_options : passed on to :func:`kansci.fit` (``X_val``/``y_val`` are standardised too).
 
     Returns
@@ -77,6 +81,8 @@ def train_sparse(
     The histories of both phases, one after the other, with a column ``phase`` (``"warmup"``
     or ``"sparse"``); losses are in standardised units.
     """
+    if device is not None:
+        model.to(resolve_device(device))
     x = as_matrix(X, "X", n_cols=model.width[0], dtype=model.dtype, device=model.device)
     t = as_matrix(y, "y", n_cols=model.width[-1], dtype=model.dtype, device=model.device)
     if steps < 0 or warmup < 0:

@@ -20,6 +20,7 @@ import torch
 
 from .._arrays import as_matrix
 from .._progress import progress_bar
+from .._device import resolve_device
 from ._affine import AffineFit, fit_affine
 from ._library import Library
 from ._primitive import Primitive
@@ -284,6 +285,7 @@ def auto_symbolic(
     rtol: float = 1.0,
     max_rows: int | None = 1000,
     progress: bool = False,
+    device=None,
     **options: Any,
 ) -> pd.DataFrame:
     """Snap every live edge to its best candidate, layer by layer.
@@ -302,6 +304,8 @@ def auto_symbolic(
     rtol : tolerance band of the ranking, as in :func:`suggest_edges`.
     max_rows : rows of ``X`` used (evenly strided); ``None``: all.
     progress : show a progress bar over the edges.
+    device : where the network's edge data are computed (None: the model's device); the
+        model is moved there (it is changed in place anyway); the fits run on the CPU.
     **options : passed to :func:`~kansci.symbolic.suggest` (``atol``, ``a_range``...).
 
     Returns
@@ -309,6 +313,8 @@ def auto_symbolic(
     pandas.DataFrame
         One row per edge considered, columns :data:`SNAP_COLUMNS`.
     """
+    if device is not None:
+        model.to(resolve_device(device))
     lib = _library(library)
     X = _rows(X, max_rows)
     names = node_names(model)
