@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -22,6 +22,8 @@ from .._timeout import CallTimeout, time_limit
 from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
 from ._monomial import monomial_candidates
+from ._reductions import try_invariant_directions, try_single_combination
+from ._provenance import Trail, record, surrogate_summary
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
 from ._terms import term_candidates
@@ -50,6 +52,7 @@ class Search:
     deadline: float
     eps: float  # relative error of the surrogate
     rng: np.random.Generator
+    trail: Trail = field(default_factory=Trail)  # the accepted steps, for the provenance
 
     @property
     def tol(self) -> float:
@@ -163,7 +166,10 @@ def _leaf_1d(node: Node, y: np.ndarray, search: Search):
     exprs += monomial_candidates(node.X, y, [s])
     if not search.out_of_time():
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
-    return _ranked(exprs, node, y, search.tol, refine=6)
+    found = _ranked(exprs, node, y, search.tol, refine=6)
+    if not _good(found, search) and node.f is not None:  # no primitive fits: search compositions
+        found = _ranked([e for _, e in found] + _search_route(node, y, search), node, y, search.tol)
+    return found
 
 
 def _leaf_multi(node: Node, y: np.ndarray, search: Search, budget: float):
@@ -345,10 +351,30 @@ def _try_symmetries(node, y, search):
     return out
 
 
+# ----------------------------------------------------------------------- search
+def _search_route(node: Node, y: np.ndarray, search: Search, max_vars: int = 3) -> list:
+    """What no split or symmetry reduces: an expression search (``_exprsearch``) on the node."""
+    from ._exprsearch import expression_search
+
+    left = search.deadline - time.perf_counter()
+    if len(node.syms) > max_vars or left < 0.5:
+        return []
+    found = expression_search(node.X, y, node.syms, time_budget=min(0.3 * left, 6.0), rng=search.rng,
+                              tol=search.tol)
+    exprs = [e for _, e in found[:6]]
+    search.trail.mark_searched(exprs)
+    return exprs
+
+
 # ----------------------------------------------------------------------- solve
 def _good(found, search, max_complexity: int = 14) -> bool:
     """A formula that fits to the surrogate's accuracy and is simple: stop searching this node."""
     return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
+
+
+def _size_bound(node: Node) -> int:
+    """Complexity a fitting formula may have and still end the search of a node (more inputs, more)."""
+    return 14 + 5 * max(len(node.syms) - 2, 0)
 
 
 def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
@@ -374,24 +400,45 @@ def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
             child.depth = node.depth
             return solve(child, search)
     if len(node.syms) == 1:
-        return _leaf_1d(node, y, search)
+        found = _leaf_1d(node, y, search)
+        search.trail.add(_leaf_record(node, found, search, "snap"))
+        return found
     found = _leaf_multi(node, y, search, budget=min(2.0, max(search.deadline - time.perf_counter(), 0) * 0.1))
+    rec = _leaf_record(node, found, search, "regression")
     if _good(found, search) or search.out_of_time() or node.depth > 6:
+        search.trail.add(rec)
         return found
     add, mul = interaction_stats(node.f, node.lo, node.hi, search.rng, deadline=search.deadline)
     routes = (
-        lambda: _try_split(node, y, search, add, "add"),
-        lambda: _try_split(node, y, search, mul, "mul"),
-        lambda: _try_transforms(node, y, search),
-        lambda: _try_symmetries(node, y, search),
+        ("additive split", lambda: _try_split(node, y, search, add, "add")),
+        ("multiplicative split", lambda: _try_split(node, y, search, mul, "mul")),
+        ("split of a transform", lambda: _try_transforms(node, y, search)),
+        ("one combination of inputs", lambda: try_single_combination(node, y, search)),
+        ("symmetry", lambda: _try_symmetries(node, y, search)),
+        ("invariant direction", lambda: try_invariant_directions(node, y, search)),
+        ("search", lambda: _search_route(node, y, search)),
     )
-    for route in routes:
+    for name, route in routes:
         if search.out_of_time():
             break
-        found = _ranked([e for _, e in found] + route(), node, y, search.tol)
-        if _good(found, search):
+        search.trail.open()
+        new = route()
+        kids = search.trail.close()
+        found = _ranked([e for _, e in found] + new, node, y, search.tol)
+        if found and new and found[0][1] in new:  # this route gave the best formula so far
+            rec = record(node.syms, name, found[0][1], kids)
+        if _good(found, search, _size_bound(node)) or (
+                found and found[0][0] <= search.tol and search.trail.accepted_form(found[0][1])):
             break
+    search.trail.add(rec)
     return found
+
+
+def _leaf_record(node, found, search, method):
+    best = found[0][1] if found else None
+    if best is not None and search.trail.from_search(best):
+        method = "search"
+    return record(node.syms, f"leaf: {method}", best)
 
 
 def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int = 400) -> None:
@@ -412,7 +459,9 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     search = Search(deadline=ctx.deadline - 0.15 * max(ctx.remaining(), 0), eps=max(sur.rel_error, 1e-7), rng=rng)
     results = solve(root, search)
     log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
-    for err, expr in results[:6]:
+    provenance = {"stage": "decompose", "surrogate": surrogate_summary(sur), "tree": search.trail.root}
+    for i, (err, expr) in enumerate(results[:6]):
         if ctx.remaining() <= 0:
             break
-        ctx.add(expr, "decompose", surrogate_error=err)
+        ctx.add(expr, "decompose", surrogate_error=err,
+                provenance=provenance if i == 0 else {**provenance, "tree": None, "rank": i})

@@ -15,6 +15,7 @@ from .._threads import use_threads
 from ._candidates import Candidate, finish, loo_rmse
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
+from ._readable import make_readable
 from ._result import Discovery
 
 __all__ = ["discover", "Context", "DiscoveryError"]
@@ -69,6 +70,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
         decomposition_strategy,
         kan_strategy,
         monomial_strategy,
+        search_strategy,
         terms_strategy,
         univariate_strategy,
     )
@@ -79,6 +81,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
         ("snap", univariate_strategy, 0.2),
         ("terms", terms_strategy, 0.2),
         ("decompose", decomposition_strategy, 0.75),
+        ("search", search_strategy, 0.6),
         ("kan", kan_strategy, 1.0),
     ]
 
@@ -157,11 +160,15 @@ def discover(
         relative = bool((np.all(yt > 0) or np.all(yt < 0)) and np.abs(yt).max() > 10 * np.abs(yt).min())
         loo = {id(c): loo_rmse(c, problem, relative=relative) for c in ctx.candidates}  # too few rows to hold out
         error, slack = (lambda c: loo[id(c)]), 3.0
+    make_readable(ctx.candidates, problem)  # the forms shown and compared: simplest equivalent ones
     chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=error, exact_slack=slack)
     front = pareto_front(ctx.candidates)
     if chosen not in front:
         front = sorted([*front, chosen], key=lambda c: c.complexity)
     rows = front_table(front, chosen, problem.y_scale)
+    for h in history:  # the stage whose formula was chosen
+        h["chosen"] = h["stage"] == chosen.source.split("+")[0]
     return Discovery(chosen, rows, problem, model=ctx.shared.get("model"),
-                     history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note"]),
+                     history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note",
+                                                            "chosen"]),
                      seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics)

@@ -10,7 +10,8 @@ import numpy as np
 from ._monomial import monomial_candidates
 from ._terms import term_candidates
 
-__all__ = ["baseline_strategy", "monomial_strategy", "univariate_strategy", "terms_strategy", "decomposition_strategy", "kan_strategy"]
+__all__ = ["baseline_strategy", "monomial_strategy", "univariate_strategy", "terms_strategy", "decomposition_strategy",
+           "search_strategy", "kan_strategy"]
 
 log = logging.getLogger("kansci")
 
@@ -79,6 +80,26 @@ def decomposition_strategy(ctx) -> None:
     if len(ctx.problem.train) < SMALL_DATA:  # too few rows to train a surrogate
         return
     solve_by_decomposition(ctx)
+
+
+def search_strategy(ctx, *, max_vars: int = 3, max_candidates: int = 3) -> None:
+    """Expression search on the table itself, for problems of a few inputs.
+
+    What the other stages left unsolved (few rows, so no surrogate; a law decomposition
+    cannot split) is sought among small expression trees (see ``_exprsearch``).
+    """
+    from ._exprsearch import expression_search
+
+    p = ctx.problem
+    if p.n_vars > max_vars or ctx.remaining() < 1.0:
+        return
+    X, y = p.subset(p.train)
+    found = expression_search(X, y, p.symbols, time_budget=max(0.7 * ctx.remaining(), 0.5),
+                              rng=np.random.default_rng(ctx.seed))
+    for rel, expr in found[:max_candidates]:
+        if ctx.remaining() <= 0:
+            break
+        ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 
 
 def kan_strategy(ctx) -> None:
