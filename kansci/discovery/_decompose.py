@@ -23,6 +23,7 @@ from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
 from ._monomial import monomial_candidates
 from ._reductions import try_invariant_directions, try_single_combination
+from ._ridge import try_ridge
 from ._provenance import Trail, record, surrogate_summary
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
@@ -168,7 +169,7 @@ def _leaf_1d(node: Node, y: np.ndarray, search: Search):
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
     found = _ranked(exprs, node, y, search.tol, refine=6)
     if not _good(found, search) and node.f is not None:  # no primitive fits: search compositions
-        found = _ranked([e for _, e in found] + _search_route(node, y, search), node, y, search.tol)
+        found = _ranked([e for _, e in found] + _search_route(node, y, search, cap=2.5), node, y, search.tol)
     return found
 
 
@@ -352,15 +353,15 @@ def _try_symmetries(node, y, search):
 
 
 # ----------------------------------------------------------------------- search
-def _search_route(node: Node, y: np.ndarray, search: Search, max_vars: int = 3) -> list:
+def _search_route(node: Node, y: np.ndarray, search: Search, max_vars: int = 3, cap: float = 6.0) -> list:
     """What no split or symmetry reduces: an expression search (``_exprsearch``) on the node."""
     from ._exprsearch import expression_search
 
     left = search.deadline - time.perf_counter()
     if len(node.syms) > max_vars or left < 0.5:
         return []
-    found = expression_search(node.X, y, node.syms, time_budget=min(0.3 * left, 6.0), rng=search.rng,
-                              tol=search.tol)
+    found = expression_search(node.X, y, node.syms, time_budget=min(0.3 * left, cap), rng=search.rng,
+                              tol=search.tol, max_cost=6 if len(node.syms) == 1 else None)
     exprs = [e for _, e in found[:6]]
     search.trail.mark_searched(exprs)
     return exprs
@@ -414,6 +415,7 @@ def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
         ("multiplicative split", lambda: _try_split(node, y, search, mul, "mul")),
         ("split of a transform", lambda: _try_transforms(node, y, search)),
         ("one combination of inputs", lambda: try_single_combination(node, y, search)),
+        ("ridge functions", lambda: try_ridge(node, y, search)),
         ("symmetry", lambda: _try_symmetries(node, y, search)),
         ("invariant direction", lambda: try_invariant_directions(node, y, search)),
         ("search", lambda: _search_route(node, y, search)),
