@@ -5,7 +5,7 @@ by search.  Small expression trees are enumerated from the inputs (``_features``
 primitives and ``+ - * /``, cheapest first, deduplicated by their values on the probe rows),
 and the law is sought as a sparse model over them, in two spaces:
 
-* additive, ``T(y) = c0 + sum_k c_k f_k`` for ``T`` in {identity, ``1/y``}: the coefficients
+* additive, ``T(y) = c0 + sum_k c_k f_k`` for ``T`` in {``y``, ``1/y``, ``y**2``, ``1/y**2``}: the coefficients
   are linear, so every subset is solved in closed form;
 * multiplicative, ``log|y| = c0 + sum_k p_k log|f_k| + sum_k q_k g_k``, i.e.
   ``y = C prod |f_k|**p_k exp(sum q_k g_k)``: products, quotients, powers and exponential
@@ -60,7 +60,7 @@ def _pair_scores(G, rp, P):
     return iu, ju, expl
 
 
-def _triple_scores(G, rp, limit: int = 200_000):
+def _triple_scores(G, rp, limit: int = 700_000):
     """Explained sum of squares of every triple of a small pool, by batched 3x3 solves."""
     combos = np.array(list(itertools.islice(itertools.combinations(range(len(rp)), 3), limit)))
     if len(combos) == 0:
@@ -122,7 +122,8 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     out += [(rel(tt - r[j] ** 2), (int(j),)) for j in order[:keep]]
     if max_terms < 2 or m < 2:
         return _in_columns(out, index)
-    cand = list(order[:pool]) + list(range(min(cheap, m)))
+    by_cost = np.argsort(cost, kind="stable")
+    cand = list(order[:pool]) + list(by_cost[:cheap])
     leaders = list(order[:6])
     if groups is not None:  # the best column of each group (of the inputs used), best groups first
         g = np.asarray(groups)[first]
@@ -146,7 +147,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     out += [(rel(tt - expl[b]), p) for b, p in zip(best2, pairs)]
     prev = pairs
     if max_terms >= 3 and time.perf_counter() < deadline:
-        small = list(dict.fromkeys([*order[:30], *range(min(60, m)), *(j for p in pairs for j in p)]))
+        small = list(dict.fromkeys([*order[:30], *by_cost[:90], *(j for p in pairs for j in p)]))[:150]
         S = np.asarray(small)
         combos, expl3 = _triple_scores(An[:, S].T @ An[:, S], r[S])
         best3 = np.argsort(-expl3)[:keep] if len(combos) else []
@@ -220,12 +221,16 @@ def _additive(space, ev, subset, y, transform):
     body = sympy.Float(float(coef[0])) + sympy.Add(*[sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)])
     with np.errstate(all="ignore"):
         pred = inv(A @ coef)
-    return _rel_err(pred, y), (body if name == "y" else 1 / body)
+    sign = float(np.sign(y[0]))
+    expr = {"y": body, "1/y": 1 / body, "y^2": sign * sympy.sqrt(body), "1/y^2": sign / sympy.sqrt(body)}[name]
+    return _rel_err(sign * pred if name in ("y^2", "1/y^2") else pred, y), expr
 
 
 _ADDITIVE = (
     ("y", lambda y: y, lambda v: v),
     ("1/y", lambda y: 1.0 / y, lambda v: 1.0 / v),
+    ("y^2", lambda y: y**2, np.sqrt),  # norms and distances: the square is a sum
+    ("1/y^2", lambda y: 1.0 / y**2, lambda v: 1.0 / np.sqrt(v)),  # resonance amplitudes
 )
 
 
@@ -264,7 +269,9 @@ def _multiplicative(space, ev, subset, kinds, coefs, y):
 def _additive_phase(space, ev, ys, y, tr, max_terms, deadline):
     with np.errstate(all="ignore"):
         t = tr[1](ys)
-    if not np.all(np.isfinite(t)) or (tr[0] == "1/y" and not np.all(np.abs(ys) > 1e-12 * np.abs(ys).max())):
+    if not np.all(np.isfinite(t)) or (tr[0] != "y" and not np.all(np.abs(ys) > 1e-12 * np.abs(ys).max())):
+        return []
+    if tr[0] in ("y^2", "1/y^2") and not (np.all(ys > 0) or np.all(ys < 0)):
         return []
     subsets = sparse_subsets(space.values.T, t, max_terms=max_terms, costs=space.costs, groups=space.masks,
                              deadline=deadline)

@@ -82,11 +82,12 @@ def decomposition_strategy(ctx) -> None:
     solve_by_decomposition(ctx)
 
 
-def search_strategy(ctx, *, max_vars: int = 3, max_candidates: int = 3) -> None:
-    """Expression search on the table itself, for problems of a few inputs.
+def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 10.0) -> None:
+    """Expression search on the table itself (see ``_exprsearch``), before the KAN stages.
 
-    What the other stages left unsolved (few rows, so no surrogate; a law decomposition
-    cannot split) is sought among small expression trees (see ``_exprsearch``).
+    Cheap and exact where it succeeds: products of functions of a few inputs
+    (``A*sin(k*x)*cos(w*t)``), damped oscillations, sums with a term of a combination, laws
+    with too few rows for a surrogate.  The feature bound shrinks with the number of inputs.
     """
     from ._exprsearch import expression_search
 
@@ -94,10 +95,10 @@ def search_strategy(ctx, *, max_vars: int = 3, max_candidates: int = 3) -> None:
     if p.n_vars > max_vars or ctx.remaining() < 1.0:
         return
     X, y = p.subset(p.train)
-    found = expression_search(X, y, p.symbols, time_budget=max(0.7 * ctx.remaining(), 0.5),
-                              rng=np.random.default_rng(ctx.seed))
+    found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), max_seconds),
+                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), rng=np.random.default_rng(ctx.seed))
     for rel, expr in found[:max_candidates]:
-        if ctx.remaining() <= 0:
+        if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
             break
         ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 

@@ -56,11 +56,26 @@ def _square_part(terms, variables):
                     f = sympy.factor(part)
                 except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError):
                     continue
-                coeff, rest = f.as_coeff_Mul()
-                if rest.is_Pow and rest.exp == 2 and rest.base.is_Add:
+                root = _square_root_of(f)
+                if root is not None:
+                    coeff, inner = root
                     others = [t for t in terms if t not in inside and t not in extra]
-                    return coeff * rest, others
+                    return coeff * inner**2, others
     return None
+
+
+def _square_root_of(f):
+    """``(c, Q)`` with ``f = c*Q**2`` and Q a sum (``(a - 1)**2*(a + 1)**2`` gives ``a**2 - 1``); or None."""
+    coeff, rest = f.as_coeff_Mul()
+    factors = sympy.Mul.make_args(rest)
+    half = []
+    for fac in factors:
+        base, exp = fac.as_base_exp()
+        if not (exp.is_Integer and exp % 2 == 0):
+            return None
+        half.append(base ** (exp // 2))
+    inner = sympy.expand(sympy.Mul(*half))
+    return (coeff, inner) if inner.is_Add else None
 
 
 def complete_squares(expr: sympy.Basic) -> sympy.Basic:
