@@ -140,14 +140,14 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     P = np.asarray(list(dict.fromkeys(int(c) for c in cand)))
     G = An[:, P].T @ An[:, P]
     iu, ju, expl = _pair_scores(G, r[P], P)
-    by_error = list(np.argsort(-expl)[:7])
+    by_error = list(np.argsort(-expl)[:5])
     pen = np.log(np.sqrt(np.maximum(tt - expl, 1e-300) / tt) + 1e-15) + 0.3 * (cost[P[iu]] + cost[P[ju]])
-    best2 = by_error + [b for b in np.argsort(pen)[:7] if b not in by_error]
+    best2 = by_error + [b for b in np.argsort(pen)[:5] if b not in by_error]
     pairs = [(int(P[iu[b]]), int(P[ju[b]])) for b in best2]
     out += [(rel(tt - expl[b]), p) for b, p in zip(best2, pairs)]
     prev = pairs
     if max_terms >= 3 and time.perf_counter() < deadline:
-        small = list(dict.fromkeys([*order[:30], *by_cost[:90], *(j for p in pairs for j in p)]))[:150]
+        small = list(dict.fromkeys([*order[:25], *by_cost[:60], *(j for p in pairs for j in p)]))[:100]
         S = np.asarray(small)
         combos, expl3 = _triple_scores(An[:, S].T @ An[:, S], r[S])
         best3 = np.argsort(-expl3)[:keep] if len(combos) else []
@@ -156,13 +156,14 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
         if time.perf_counter() > deadline:
             break
         found: dict[tuple[int, ...], float] = {}
-        for sub in prev[:14]:
+        for sub in prev[:10]:
             if time.perf_counter() > deadline:
                 break
             Q, _ = np.linalg.qr(An[:, list(sub)])
             resid = tc - Q @ (Q.T @ tc)
-            pn = 1.0 - np.einsum("ij,ij->j", QtA := Q.T @ An, QtA)  # columns have unit norm
-            gain = np.where(pn > 1e-10, (An.T @ resid) ** 2 / np.maximum(pn, 1e-300), 0.0)
+            proj = An.T @ np.column_stack([resid, Q])  # (m, 1 + size): one pass over the columns
+            pn = 1.0 - np.einsum("ij,ij->i", proj[:, 1:], proj[:, 1:])  # columns have unit norm
+            gain = np.where(pn > 1e-10, proj[:, 0] ** 2 / np.maximum(pn, 1e-300), 0.0)
             gain[list(sub)] = 0.0
             base = float(resid @ resid)
             for j in np.argsort(-gain)[:8]:
@@ -171,7 +172,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
         ranked = sorted(found.items(), key=lambda kv: kv[1])
         cheap_first = sorted(found.items(), key=lambda kv: np.log(rel(kv[1]) + 1e-15) + 0.3 * cost[list(kv[0])].sum())
         out += [(rel(v), k) for k, v in ranked[:keep]] + [(rel(v), k) for k, v in cheap_first[:keep]]
-        prev = [k for k, _ in ranked[:7]] + [k for k, _ in cheap_first[:7]]
+        prev = [k for k, _ in ranked[:5]] + [k for k, _ in cheap_first[:5]]
     return _in_columns(out, index)
 
 
@@ -310,7 +311,7 @@ def _log_columns(space, V, rows_ok):
 
 
 def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: int = 25,
-                      max_terms: int = 3, time_budget: float = 5.0, max_cost: int | None = None,
+                      max_terms: int = 4, time_budget: float = 5.0, max_cost: int | None = None,
                       max_features: int = 20000, rows: int = 256, refine: int = 6, tol: float = 1e-9,
                       rng: np.random.Generator | None = None) -> list[tuple[float, sympy.Expr]]:
     """Formulas for ``y(X)`` found by expression search, ``[(relative error, expr)]``, best first.
@@ -356,7 +357,7 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     found: list[tuple[float, sympy.Expr]] = []
     phases = [lambda d, tr=tr: _additive_phase(space, ev, ys, y, tr, max_terms, d) for tr in _ADDITIVE]
     phases.insert(1, lambda d: _multiplicative_phase(space, ev, ys, y, max_terms, d))
-    for i, phase in enumerate(phases):  # y, log|y|, 1/y: each a fair share of what is left
+    for i, phase in enumerate(phases):  # y, log|y|, 1/y, y**2, 1/y**2: each a fair share of what is left
         now = time.perf_counter()
         if now > deadline:
             break

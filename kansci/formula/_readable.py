@@ -7,7 +7,9 @@ everywhere, only where the data are:
 
 * ``factor_squares``: polynomial parts factored (``a**2 + 4*a*b + 4*b**2`` is ``(a + 2*b)**2``),
   also under a root and in a quotient; ``complete_squares``: the square inside a longer sum
-  (``a**2 + 4*a*b + 4*b**2 + c**2`` is ``(a + 2*b)**2 + c**2``);
+  (``a**2 + 4*a*b + 4*b**2 + c**2`` is ``(a + 2*b)**2 + c**2``); ``together_by_inputs``: terms
+  in the same inputs as one fraction (``147*z/10 - 147/10 + 147/(10*(z + 1))`` is
+  ``147*z**2/(10*(z + 1))``);
 * ``exp_to_powers``: ``exp(1.0986122886681*b)`` is ``3**b`` when ``e**k`` is an integer or a
   small rational (or the root of one: ``exp(0.34657*n)`` is ``2**(n/2)``);
 * ``drop_dust``: floats that are rounding residue (``-4.2e-20``) are removed;
@@ -21,7 +23,7 @@ import math
 
 import sympy
 
-__all__ = ["factor_squares", "complete_squares", "exp_to_powers", "drop_dust", "real_roots", "READABLE_REWRITES"]
+__all__ = ["factor_squares", "complete_squares", "together_by_inputs", "exp_to_powers", "drop_dust", "real_roots", "READABLE_REWRITES"]
 
 
 def factor_squares(expr: sympy.Basic) -> sympy.Basic:
@@ -95,6 +97,35 @@ def complete_squares(expr: sympy.Basic) -> sympy.Basic:
     return expr.replace(lambda e: e.is_Add and len(e.args) >= 3 and e.free_symbols, convert)
 
 
+def together_by_inputs(expr: sympy.Basic) -> sympy.Basic:
+    """In a sum, the terms in the same inputs as one fraction: ``14.7*z - 14.7 + 14.7/(z + 1)`` is
+    ``14.7*z**2/(z + 1)`` (what a partial-fraction fit leaves), the other terms untouched."""
+    from ._complexity import complexity
+
+    def convert(e):
+        groups: dict = {}
+        for t in e.args:
+            groups.setdefault(frozenset(t.free_symbols), []).append(t)
+        consts = groups.pop(frozenset(), [])
+        size = lambda x: (complexity(x), sympy.count_ops(x))  # noqa: E731
+        best, best_size = e, size(e)
+        for key, terms in groups.items():
+            for extra in ([], consts) if consts else ([],):
+                if len(terms) + len(extra) < 2:
+                    continue
+                try:
+                    merged = sympy.factor_terms(sympy.cancel(sympy.together(sympy.Add(*terms, *extra))))
+                except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError):
+                    continue
+                rest = [t for t in e.args if t not in terms and t not in extra]
+                new = merged + sympy.Add(*rest)
+                if size(new) < best_size:
+                    best, best_size = new, size(new)
+        return best
+
+    return expr.replace(lambda e: e.is_Add and len(e.args) >= 2 and len(e.free_symbols) >= 1, convert)
+
+
 def _nice_base(value: float, rtol: float = 1e-9, max_den: int = 12):
     """``(p/q, root)`` with ``value = (p/q)**(1/root)``, small p/q and root in {1, 2, 3}; or None."""
     for root in (1, 2, 3):
@@ -154,6 +185,7 @@ def real_roots(expr: sympy.Basic) -> sympy.Basic:
 READABLE_REWRITES = (
     ("factor_squares", factor_squares),
     ("complete_squares", complete_squares),
+    ("together_by_inputs", together_by_inputs),
     ("exp_to_powers", exp_to_powers),
     ("drop_dust", drop_dust),
 )
