@@ -80,7 +80,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
         ("monomial", monomial_strategy, 0.1),
         ("snap", univariate_strategy, 0.2),
         ("terms", terms_strategy, 0.2),
-        ("search", search_strategy, 0.25),
+        ("search", search_strategy, 0.3),
         ("decompose", decomposition_strategy, 0.75),
         ("kan", kan_strategy, 1.0),
     ]

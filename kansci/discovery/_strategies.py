@@ -82,7 +82,7 @@ def decomposition_strategy(ctx) -> None:
     solve_by_decomposition(ctx)
 
 
-def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 10.0) -> None:
+def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 15.0) -> None:
     """Expression search on the table itself (see ``_exprsearch``), before the KAN stages.
 
     Cheap and exact where it succeeds: products of functions of a few inputs
@@ -95,7 +95,8 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
     if p.n_vars > max_vars or ctx.remaining() < 1.0:
         return
     X, y = p.subset(p.train)
-    found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), max_seconds),
+    seconds = max_seconds if p.n_vars <= 3 else max_seconds / 2  # more inputs: decomposition's turn
+    found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
                               max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), rng=np.random.default_rng(ctx.seed))
     for rel, expr in found[:max_candidates]:
         if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
