@@ -125,3 +125,28 @@ def test_search_respects_a_small_time_budget(time_budget):
     start = time.perf_counter()
     expression_search(X, y, sympy.symbols("a b c"), time_budget=time_budget, rng=np.random.default_rng(0))
     assert time.perf_counter() - start < 20 * time_budget + 3  # generous: machines are noisy
+
+
+# ---------------------------------------------------------------- end to end (slow)
+@pytest.mark.slow
+@pytest.mark.parametrize("law, ranges, n", [
+    ("exp(-g*t)*sin(w*t)**2", {"g": (0.1, 1), "t": (0, 4), "w": (1, 3)}, 1000),
+    ("x**2/(x - 1) + 2*v", {"x": (-5, 5), "v": (-5, 5)}, 50),
+    ("3**a*7**b", {"a": (0, 8), "b": (0, 6)}, 300),
+])
+def test_discover_finds_laws_of_these_kinds_end_to_end(law, ranges, n):
+    import pandas as pd
+
+    import kansci
+    from kansci import parse_expression
+
+    rng = np.random.default_rng(5)
+    names = list(ranges)
+    cols = {k: (rng.integers(lo, hi + 1, n).astype(float) if law.startswith("3**") else rng.uniform(lo, hi, n))
+            for k, (lo, hi) in ranges.items()}
+    truth = parse_expression(law, names)
+    syms = sorted(truth.free_symbols, key=lambda s: names.index(s.name))
+    y = sympy.lambdify(syms, truth, "numpy")(*[cols[s.name] for s in syms])
+    d = kansci.discover(pd.DataFrame({**cols, "y": y}), "y", time_limit=40)
+    assert is_exact(d.to_json()["formula"], truth, ranges)
+    assert not d.formula.expr.has(sympy.Float)  # shown in its exact, readable form

@@ -5,8 +5,12 @@ separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``), scaling symmetrie
 (homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
 finding splits the problem into smaller ones, or removes one variable, and the parts are
 solved recursively down to one-variable leaves, which the snapping engine, the power-law
-fit and the term regression solve.  The parts are put back together into a formula whose
-constants are then refined on the real data.
+fit and the term regression solve.  The surrogate's gradients also name combinations of
+inputs that become new variables (``_reductions``: one combination ``w . x`` or
+``prod x**w``, an invariant direction), and its curvature the directions of a sum of ridge
+functions (``_ridge``); what nothing splits is left to an expression search
+(``_exprsearch``).  The parts are put back together into a formula whose constants are
+then refined on the real data; the accepted steps are kept for the provenance.
 """
 
 from __future__ import annotations

@@ -76,6 +76,8 @@ UNARY: dict[str, tuple] = {
     "coshalf": (3, lambda u: sympy.cos(u / 2), lambda v: np.cos(v / 2), _ok_trig),
     "tanh": (1, sympy.tanh, np.tanh, _always),
     "atan": (1, sympy.atan, np.arctan, _always),
+    "asin": (1, sympy.asin, np.arcsin, lambda v: np.all(np.abs(v) <= 1)),
+    "acos": (1, sympy.acos, np.arccos, lambda v: np.all(np.abs(v) <= 1)),
     "plus1": (2, lambda u: u + 1, lambda v: v + 1.0, _always),
     "minus1": (2, lambda u: u - 1, lambda v: v - 1.0, _always),
     "oneminus": (2, lambda u: 1 - u, lambda v: 1.0 - v, _always),
@@ -86,14 +88,16 @@ _REDUNDANT = {
     "inv2": {"inv", "inv2", "sq", "sqrt"}, "exp": {"log", "expneg", "exp"}, "expneg": {"log", "exp", "expneg"},
     "log": {"exp", "expneg", "sq", "inv", "inv2", "sqrt", "cube"}, "cube": {"cbrt", "inv", "inv2"},
     "cbrt": {"cube", "inv", "cbrt"}, "abs": {"abs", "sq", "exp", "sqrt", "gauss"},
+    "asin": {"sin", "cos"}, "acos": {"sin", "cos"},
     "plus1": {"plus1", "minus1", "oneminus"}, "minus1": {"plus1", "minus1", "oneminus"},
     "oneminus": {"plus1", "minus1", "oneminus"},
 }
 
 #: transcendental operators: at most one on any path from the root to a leaf (``sin(exp(x))``
-#: and ``log(cos(x))`` are rare in laws and would crowd out the rest)
+#: and ``log(cos(x))`` are rare in laws and would crowd out the rest); an inverse sine or
+#: cosine may take a transcendental argument
 TRANSCENDENTAL = frozenset({"exp", "expneg", "gauss", "log", "sin", "cos", "sin2x", "cos2x", "sinhalf",
-                            "coshalf", "tanh", "atan"})
+                            "coshalf", "tanh", "atan", "asin", "acos"})
 
 #: powers of the inputs beyond what the unary operators give at low cost (Lennard-Jones' r**-12)
 POWERS = tuple(sympy.Rational(p) for p in (4, 5, 6, 8, 9, 10, 12, -3, -4, -5, -6, -8, -9, -10, -12)) + (
@@ -102,6 +106,8 @@ POWERS = tuple(sympy.Rational(p) for p in (4, 5, 6, 8, 9, 10, 12, -3, -4, -5, -6
 
 #: integer weights of the two-input combinations (1, +-1 come from + and -)
 _WEIGHTS = ((1, 2), (1, -2), (2, 1), (2, -1), (1, 3), (1, -3), (3, 1), (3, -1))
+
+_INVERSE_TRIG = frozenset({"asin", "acos"})
 
 BINARY = {
     "add": (lambda a, b: a + b, np.add, True),
@@ -233,8 +239,10 @@ class _Builder:
         for name in self.unary:
             add_cost, _, fn, ok = UNARY[name]
             tr = name in TRANSCENDENTAL
+            nest = name in _INVERSE_TRIG  # asin(n*sin(theta)): Snell's law inverts a sine
             src = [i for i in self.by_cost.get(cost - add_cost, [])
-                   if sp.top_op(i) not in _REDUNDANT.get(name, ()) and not (tr and sp.trans[i]) and ok(vals[i])]
+                   if sp.top_op(i) not in _REDUNDANT.get(name, ()) and not (tr and sp.trans[i] and not nest)
+                   and ok(vals[i])]
             if not src or self.full():
                 continue
             with np.errstate(all="ignore"):
