@@ -73,13 +73,18 @@ def _child(node, f, syms, Z, depth):
     return Node(f, syms, Z.min(0), Z.max(0), Z, depth)
 
 
+def _oriented(w):
+    """Mostly positive weights: ``m*B/(k*T)`` rather than ``k*T/(m*B)``."""
+    signs = np.sign([float(v) for v in w])
+    if (signs > 0).sum() < (signs < 0).sum() or (signs > 0).sum() == (signs < 0).sum() and signs[0] < 0:
+        return [-v for v in w]
+    return list(w)
+
+
 def _reduce_single(node, search, S, w, space):
     """Replace the inputs S by ``u = w . x_S`` (or ``prod x**w``); solve; substitute back."""
     k = len(node.syms)
     rest = [c for c in range(k) if c not in S]
-    signs = np.sign([float(v) for v in w])
-    if (signs > 0).sum() < (signs < 0).sum() or (signs > 0).sum() == (signs < 0).sum() and signs[0] < 0:
-        w = [-v for v in w]  # mostly positive weights: m*B/(k*T) rather than k*T/(m*B)
     wf = np.array([float(v) for v in w])
     to = (lambda v: v) if space == "linear" else np.log
     lo, hi = to(node.lo[S]), to(node.hi[S])
@@ -187,9 +192,13 @@ def try_single_combination(node, y, search) -> list:
         for S, w in single_combinations(node.f, node.X[:200], node.lo, node.hi, tol=tol, space=space)[:2]:
             if search.out_of_time():
                 return out
-            out += _reduce_single(node, search, S, w, space)
-            if _done(out, node, y, search):
-                return out
+            # the law may read more simply in u or in 1/u (exp(u) + exp(-u) against 1/u)
+            for ws in ([_oriented(w)] if space == "linear" else [_oriented(w), [-v for v in _oriented(w)]]):
+                if search.out_of_time():
+                    return out
+                out += _reduce_single(node, search, S, ws, space)
+                if _done(out, node, y, search):
+                    return out
     return out
 
 
