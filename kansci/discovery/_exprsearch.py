@@ -219,7 +219,8 @@ def _additive(space, ev, subset, y, transform):
     if not np.all(np.isfinite(A)):
         return np.inf, None
     coef, *_ = np.linalg.lstsq(A, t, rcond=None)
-    body = sympy.Float(float(coef[0])) + sympy.Add(*[sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)])
+    terms = [sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)]
+    body = sympy.Float(float(coef[0])) + sympy.Add(*terms)
     with np.errstate(all="ignore"):
         pred = inv(A @ coef)
     sign = float(np.sign(y[0]))
@@ -351,7 +352,6 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     max_cost = max_cost or {1: 7, 2: 6, 3: 6}.get(k, 5)
     space = enumerate_features(Xs, symbols, max_cost=max_cost, max_features=max_features,
                                deadline=start + 0.35 * time_budget, rng=rng)
-    V = space.values
     log.debug("expression search: %d features (cost <= %d) in %.2fs", len(space), max_cost, time.perf_counter() - start)
     ev = _Evaluator(space, X)
     found: list[tuple[float, sympy.Expr]] = []

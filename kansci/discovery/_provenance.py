@@ -73,5 +73,5 @@ def surrogate_summary(sur) -> dict[str, Any]:
     """What the KAN surrogate was: its shape, the view it learned, its validation error."""
     model = getattr(sur, "model", None)
     width = getattr(model, "width", None)
-    return {"kan_width": [int(w) if not isinstance(w, (list, tuple)) else list(w) for w in width] if width is not None else None,
+    return {"kan_width": None if width is None else [int(w) for w in width],
             "view": getattr(sur, "view", None), "relative_error": float(getattr(sur, "rel_error", float("nan")))}

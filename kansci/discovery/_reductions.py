@@ -128,8 +128,8 @@ def _reduce_direction(node, search, d, deg, r, space):
         z, others = W[:, : len(supp)], W[:, len(supp):]
         if space == "log":
             with np.errstate(all="ignore"):
-                bounds = [((np.log(lo[i]) - np.log(z[:, n])) / float(e[i]), (np.log(hi[i]) - np.log(z[:, n])) / float(e[i]))
-                          for n, i in enumerate(supp)]
+                bounds = [((np.log(lo[i]) - np.log(z[:, n])) / float(e[i]),
+                           (np.log(hi[i]) - np.log(z[:, n])) / float(e[i])) for n, i in enumerate(supp)]
             a0, b0 = np.log(lo[r]), np.log(hi[r])
         else:
             bounds = [((lo[i] - z[:, n]) / float(e[i]), (hi[i] - z[:, n]) / float(e[i])) for n, i in enumerate(supp)]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import sympy
 from scipy.interpolate import BSpline
 
 from ._probes import _snap_ratio

@@ -23,7 +23,8 @@ import math
 
 import sympy
 
-__all__ = ["factor_squares", "complete_squares", "together_by_inputs", "exp_to_powers", "drop_dust", "real_roots", "READABLE_REWRITES"]
+__all__ = ["factor_squares", "complete_squares", "together_by_inputs", "exp_to_powers", "drop_dust", "real_roots",
+           "READABLE_REWRITES"]
 
 
 def factor_squares(expr: sympy.Basic) -> sympy.Basic:
