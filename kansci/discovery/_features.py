@@ -188,7 +188,7 @@ class _Builder:
                 with np.errstate(all="ignore"):
                     v = x ** float(p)
                 self._add(("p", p, j), cost, v[None])
-        if max_cost >= 6:  # combinations with small integer weights: sin(p + 3*q), cos(2*x - z)
+        if max_cost >= 5:  # combinations with small integer weights: sin(p + 3*q), (a + 2*b)**2
             for i in range(X.shape[1]):
                 for j in range(i + 1, X.shape[1]):
                     for wi, wj in _WEIGHTS:
