@@ -36,7 +36,7 @@ from .._timeout import CallTimeout, time_limit
 from ..formula import complexity, refine_constants
 from ._features import FeatureSpace, enumerate_features
 
-__all__ = ["expression_search", "sparse_subsets", "rank_by_simplicity"]
+__all__ = ["expression_search", "sparse_subsets", "rank_by_simplicity", "shortlist"]
 
 log = logging.getLogger("kansci")
 
@@ -132,7 +132,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
             if g[j] not in seen:
                 seen.add(g[j])
                 leaders.append(j)
-            if len(seen) >= 12:
+            if len(seen) >= 8:
                 break
     for j in dict.fromkeys(leaders):  # what the leading columns leave unexplained
         resid = tc - An[:, j] * r[j]
@@ -147,7 +147,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     out += [(rel(tt - expl[b]), p) for b, p in zip(best2, pairs)]
     prev = pairs
     if max_terms >= 3 and time.perf_counter() < deadline:
-        small = list(dict.fromkeys([*order[:25], *by_cost[:60], *(j for p in pairs for j in p)]))[:100]
+        small = list(dict.fromkeys([*order[:20], *by_cost[:50], *(j for p in pairs for j in p)]))[:80]
         S = np.asarray(small)
         combos, expl3 = _triple_scores(An[:, S].T @ An[:, S], r[S])
         best3 = np.argsort(-expl3)[:keep] if len(combos) else []
@@ -156,7 +156,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
         if time.perf_counter() > deadline:
             break
         found: dict[tuple[int, ...], float] = {}
-        for sub in prev[:10]:
+        for sub in prev[:8]:
             if time.perf_counter() > deadline:
                 break
             Q, _ = np.linalg.qr(An[:, list(sub)])
@@ -228,10 +228,10 @@ def _additive(space, ev, subset, y, transform):
     return _rel_err(sign * pred if name in ("y^2", "1/y^2") else pred, y), expr
 
 
-_ADDITIVE = (
+_ADDITIVE = (  # in the order they are tried (the log|y| space comes second)
     ("y", lambda y: y, lambda v: v),
-    ("1/y", lambda y: 1.0 / y, lambda v: 1.0 / v),
     ("y^2", lambda y: y**2, np.sqrt),  # norms and distances: the square is a sum
+    ("1/y", lambda y: 1.0 / y, lambda v: 1.0 / v),
     ("1/y^2", lambda y: 1.0 / y**2, lambda v: 1.0 / np.sqrt(v)),  # resonance amplitudes
 )
 
@@ -357,7 +357,7 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     found: list[tuple[float, sympy.Expr]] = []
     phases = [lambda d, tr=tr: _additive_phase(space, ev, ys, y, tr, max_terms, d) for tr in _ADDITIVE]
     phases.insert(1, lambda d: _multiplicative_phase(space, ev, ys, y, max_terms, d))
-    for i, phase in enumerate(phases):  # y, log|y|, 1/y, y**2, 1/y**2: each a fair share of what is left
+    for i, phase in enumerate(phases):  # y, log|y|, y**2, 1/y, 1/y**2: each a fair share of what is left
         now = time.perf_counter()
         if now > deadline:
             break
@@ -366,10 +366,9 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
             break
     found = [(e, f) for e, f in found if f is not None and np.isfinite(e)]
     found = [(e, f) for e, f in found if complexity(f) <= max_complexity]
-    found = _dedupe(found)
-    found.sort(key=lambda t: (t[0], complexity(t[1])))
+    found = shortlist(_dedupe(found), 30, 15)
     out = []
-    for i, (err, expr) in enumerate(found[:40]):
+    for i, (err, expr) in enumerate(found):
         if i < refine and err > 1e-10 and time.perf_counter() < deadline:
             err, expr = _refit(expr, symbols, X, y, max(deadline - time.perf_counter(), 0.05))
         out.append((err, expr))
@@ -377,6 +376,16 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     log.debug("expression search: best %.2e %s (%.2fs)", out[0][0] if out else np.inf, out[0][1] if out else None,
               time.perf_counter() - start)
     return out
+
+
+def shortlist(found, by_error: int, by_simplicity: int) -> list:
+    """The ``by_error`` most accurate formulas, then the ``by_simplicity`` best by
+    ``log(error) + 0.3*complexity`` not among them: with noise, mimics fit a little better than
+    the law, which must not be lost."""
+    acc = sorted(found, key=lambda t: (t[0], complexity(t[1])))
+    out = acc[:by_error]
+    simple = sorted(acc[by_error:], key=lambda t: np.log(t[0] + 1e-15) + 0.3 * complexity(t[1]))
+    return out + simple[:by_simplicity]
 
 
 def rank_by_simplicity(found, tol: float = 1e-9):

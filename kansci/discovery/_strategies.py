@@ -82,14 +82,14 @@ def decomposition_strategy(ctx) -> None:
     solve_by_decomposition(ctx)
 
 
-def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 15.0) -> None:
+def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 12.0) -> None:
     """Expression search on the table itself (see ``_exprsearch``), before the KAN stages.
 
     Cheap and exact where it succeeds: products of functions of a few inputs
     (``A*sin(k*x)*cos(w*t)``), damped oscillations, sums with a term of a combination, laws
     with too few rows for a surrogate.  The feature bound shrinks with the number of inputs.
     """
-    from ._exprsearch import expression_search
+    from ._exprsearch import expression_search, shortlist
 
     p = ctx.problem
     if p.n_vars > max_vars or ctx.remaining() < 1.0:
@@ -97,10 +97,11 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
     X, y = p.subset(p.train)
     seconds = max_seconds if p.n_vars <= 3 else max_seconds / 2  # more inputs: decomposition's turn
     found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
-                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), rng=np.random.default_rng(ctx.seed))
-    for rel, expr in found[:max_candidates]:
+                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000,
+                              rng=np.random.default_rng(ctx.seed))
+    for rel, expr in shortlist(found, max_candidates, 2):  # the closest fits and the simplest close ones
         if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
-            break
+            continue
         ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 
 
