@@ -92,12 +92,13 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
     from ._exprsearch import expression_search, shortlist
 
     p = ctx.problem
-    if p.n_vars > max_vars or ctx.remaining() < 1.0:
-        return
     X, y = p.subset(p.train)
+    max_terms = min(4, len(y) // 10 - 1)  # ten rows a coefficient: a handful of rows is interpolated by anything
+    if p.n_vars > max_vars or ctx.remaining() < 1.0 or max_terms < 1:
+        return
     seconds = max_seconds if p.n_vars <= 3 else max_seconds / 2  # more inputs: decomposition's turn
     found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
-                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000,
+                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000, max_terms=max_terms,
                               rng=np.random.default_rng(ctx.seed))
     for rel, expr in shortlist(found, max_candidates, 2):  # the closest fits and the simplest close ones
         if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
