@@ -3,7 +3,8 @@
 Three verdicts, strictest first:
 
 - *exact*: ``model - truth`` is identically zero once floats within 1e-9 of a small rational are
-  read as that rational (``1.0*x`` is ``x``, ``x**1.0`` is ``x``; ``0.99985*x`` is not ``x``);
+  read as that rational (``1.0*x`` is ``x``, ``x**1.0`` is ``x``; ``0.99985*x`` is not ``x``),
+  and floats within 1e-9 of a float constant of the law (a measured constant) as that constant;
 - *symbolic* (SRBench's "symbolic solution"): after rounding the model's floats, ``model - truth``
   is a constant or ``model / truth`` is a nonzero constant;
 - *accurate* (SRBench's "accuracy solution"): R^2 > 0.999 on held-out rows.
@@ -286,6 +287,28 @@ def _is_nonzero_constant(e: sympy.Expr) -> bool:
 # --- verdicts -----------------------------------------------------------------------------------
 
 
+def _align_floats(model: sympy.Expr, truth: sympy.Expr) -> sympy.Expr:
+    """Read a model float within 1e-9 (relative) of a float constant of the law as that constant.
+
+    A law with measured constants (``0.0416*((3.4/r)**12 - (3.4/r)**6)``) has float
+    coefficients once expanded; a model that recovered them to 1e-9 recovered the law, the
+    same tolerance at which floats are read as small rationals.
+    """
+    floats = truth.atoms(sympy.Float)
+    try:
+        floats |= sympy.expand(truth).atoms(sympy.Float)
+    except Exception:  # expansion is only a help here
+        pass
+    values = [(float(f), f) for f in floats if f != 0]
+    replacements = {}
+    for atom in model.atoms(sympy.Float):
+        v = float(atom)
+        match = [f for t, f in values if abs(v - t) <= _SNAP_TOL * abs(t)]
+        if match:
+            replacements[atom] = match[0]
+    return model.xreplace(replacements) if replacements else model
+
+
 def is_exact(
     model: sympy.Expr | str,
     truth: sympy.Expr | str,
@@ -315,6 +338,8 @@ def is_exact(
     m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
     m, t, symbols = _unify(m, t, bounds)
     m, t = _snap_floats(m), _snap_floats(t)
+    if t.has(sympy.Float):
+        m = _align_floats(m, t)
     difference = m - t
     if difference == 0:
         return True

@@ -5,8 +5,12 @@ separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``), scaling symmetrie
 (homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
 finding splits the problem into smaller ones, or removes one variable, and the parts are
 solved recursively down to one-variable leaves, which the snapping engine, the power-law
-fit and the term regression solve.  The parts are put back together into a formula whose
-constants are then refined on the real data.
+fit and the term regression solve.  The surrogate's gradients also name combinations of
+inputs that become new variables (``_reductions``: one combination ``w . x`` or
+``prod x**w``, an invariant direction), and its curvature the directions of a sum of ridge
+functions (``_ridge``); what nothing splits is left to an expression search
+(``_exprsearch``).  The parts are put back together into a formula whose constants are
+then refined on the real data; the accepted steps are kept for the provenance.
 """
 
 from __future__ import annotations
@@ -22,100 +26,19 @@ from .._timeout import CallTimeout, time_limit
 from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
 from ._monomial import monomial_candidates
+from ._reductions import try_invariant_directions, try_single_combination
+from ._ridge import try_ridge
+from ._provenance import record, surrogate_summary
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
+from ._subproblem import Node, Search, _combine, _good, _ranked, _refit, _rel_error, _size_bound
 from ._terms import term_candidates
-from ._tree import Trace
 
 __all__ = ["solve_by_decomposition", "Node", "solve"]
 
 log = logging.getLogger("kansci")
 
 _LIBRARY = Library.default()
-
-
-@dataclass
-class Node:
-    """A sub-problem: a black-box ``f`` of ``syms`` on the box ``[lo, hi]``, probed at ``X``."""
-
-    f: object
-    syms: list
-    lo: np.ndarray
-    hi: np.ndarray
-    X: np.ndarray
-    depth: int = 0
-
-
-@dataclass
-class Search:
-    deadline: float
-    eps: float  # relative error of the surrogate
-    rng: np.random.Generator
-    trace: Trace = field(default_factory=Trace)  # how each formula was built, for Discovery.tree
-
-    @property
-    def tol(self) -> float:
-        return max(3 * self.eps, 1e-6)
-
-    def out_of_time(self) -> bool:
-        return time.perf_counter() > self.deadline
-
-
-def _rel_error(expr, node: Node, y: np.ndarray) -> float:
-    from .._evaluate import numpy_function
-
-    try:
-        with np.errstate(all="ignore"):
-            pred = np.asarray(numpy_function(expr, node.syms)(*node.X.T), float)
-    except Exception:  # an expression numpy cannot evaluate
-        return np.inf
-    pred = np.broadcast_to(pred, y.shape)
-    if not np.all(np.isfinite(pred)):
-        return np.inf
-    return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.std(y) or np.sqrt(np.mean(y**2)) or 1.0))
-
-
-def _ranked(exprs, node: Node, y: np.ndarray, tol: float, keep: int = 5, refine: int = 0, extra: int = 2):
-    """Best first: among formulas close to the best error, the simplest.
-
-    Leaf data come from the surrogate, whose smooth errors a flexible formula can fit; the
-    true, simple formula is often a few times worse there, so simplicity gets a margin of
-    up to 10x the best error, but no more than ``5*tol`` above it (a real misfit is not
-    noise).  ``refine`` > 0 refits the constants of that many of the best formulas first.
-    The ``extra`` lowest-error formulas are appended when not among the first ``keep``.
-    """
-    seen, scored = set(), []
-    for e in exprs:
-        if e is None or e in seen:
-            continue
-        seen.add(e)
-        err = _rel_error(e, node, y)
-        if np.isfinite(err):
-            scored.append((err, e))
-    if not scored:
-        return []
-    if refine:
-        scored.sort(key=lambda t: t[0])
-        scored = [_refit(e, node, y) if i < refine else (err, e) for i, (err, e) in enumerate(scored)]
-    best = min(err for err, _ in scored)
-    cut = max(min(10 * best, best + 5 * tol), tol)
-    scored.sort(key=lambda t: (t[0] > cut, complexity(t[1]) if t[0] <= cut else 0, t[0]))
-    top = scored[:keep]
-    # with noisy data many formulas pass the cut and the simplest are kept; the closest fits
-    # ride along, so the right but slightly more complex form (exp(-x**2) against tanh) is not
-    # lost before the formulas meet the real data
-    top += [t for t in sorted(scored, key=lambda t: t[0])[:extra] if t not in top]
-    return top
-
-
-def _refit(expr, node: Node, y: np.ndarray):
-    """(error, expr) after a joint least-squares refit of the formula's constants on the leaf."""
-    try:
-        with time_limit(1.0):
-            new, _ = refine_constants(expr, node.syms, node.X, y)
-    except (Exception, CallTimeout):  # keep the snapped constants
-        new = expr
-    return _rel_error(new, node, y), new
 
 
 # ---------------------------------------------------------------------- leaves
@@ -165,7 +88,10 @@ def _leaf_1d(node: Node, y: np.ndarray, search: Search):
     exprs += monomial_candidates(node.X, y, [s])
     if not search.out_of_time():
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
-    return _ranked(exprs, node, y, search.tol, refine=6)
+    found = _ranked(exprs, node, y, search.tol, refine=6)
+    if not _good(found, search) and node.f is not None:  # no primitive fits: search compositions
+        found = _ranked([e for _, e in found] + _search_route(node, y, search, cap=2.5), node, y, search.tol)
+    return found
 
 
 def _leaf_multi(node: Node, y: np.ndarray, search: Search, budget: float):
@@ -192,38 +118,6 @@ def _sub_node(node: Node, cols: list[int], ref: np.ndarray, transform=None) -> N
         return _f(full)
 
     return Node(f, [node.syms[c] for c in cols], node.lo[cols], node.hi[cols], node.X[:, cols], node.depth + 1)
-
-
-def _combine(node, y, children_results, op, search, kids=None):
-    """Formulas for ``f = K + sum g_c`` (op 'add') or ``f = K * prod g_c`` (op 'mul')."""
-    if any(not r for r in children_results):
-        return []
-    choices = [tuple(0 for _ in children_results)]
-    for alt in (1, 2):
-        for c, r in enumerate(children_results):
-            if len(r) > alt:
-                choices.append(tuple(alt if i == c else 0 for i in range(len(children_results))))
-    out = []
-    from .._evaluate import numpy_function
-
-    for pick in choices:
-        parts = [children_results[c][i][1] for c, i in enumerate(pick)]
-        body = sympy.Add(*parts) if op == "add" else sympy.Mul(*parts)
-        try:
-            with np.errstate(all="ignore"):
-                v = np.broadcast_to(np.asarray(numpy_function(body, node.syms)(*node.X.T), float), y.shape)
-        except Exception:
-            continue
-        if not np.all(np.isfinite(v)):
-            continue
-        if op == "add":
-            out.append(body + sympy.Float(float(np.mean(y - v))))
-        else:
-            k = float(np.dot(v, y) / (np.dot(v, v) or 1.0))
-            out.append(sympy.Float(k) * body)
-        if kids is not None:
-            search.trace.split(node, out[-1], op, kids, parts)
-    return out
 
 
 def _try_split(node, y, search, stats, op):
@@ -354,12 +248,22 @@ def _try_symmetries(node, y, search):
     return out
 
 
+# ----------------------------------------------------------------------- search
+def _search_route(node: Node, y: np.ndarray, search: Search, max_vars: int = 3, cap: float = 6.0) -> list:
+    """What no split or symmetry reduces: an expression search (``_exprsearch``) on the node."""
+    from ._exprsearch import expression_search
+
+    left = search.deadline - time.perf_counter()
+    if len(node.syms) > max_vars or left < 0.5:
+        return []
+    found = expression_search(node.X, y, node.syms, time_budget=min(0.3 * left, cap), rng=search.rng,
+                              tol=search.tol, max_cost=6 if len(node.syms) == 1 else None)
+    exprs = [e for _, e in found[:6]]
+    search.trail.mark_searched(exprs)
+    return exprs
+
+
 # ----------------------------------------------------------------------- solve
-def _good(found, search, max_complexity: int = 14) -> bool:
-    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node."""
-    return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
-
-
 def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
     """Inputs whose effect across their range is above the surrogate's noise."""
     _, fx, grad = _gradients(node.f, node.X[:100], node.lo, node.hi)
@@ -370,6 +274,7 @@ def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
 
 def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
     """Ranked ``(relative error, formula)`` pairs for ``node.f`` over ``node.syms``."""
+    search.solver = solve
     with np.errstate(all="ignore"):
         y = np.asarray(node.f(node.X), float)
     if not np.all(np.isfinite(y)) or np.std(y) == 0 and len(node.syms) > 0 and np.all(y == y[0]):
@@ -385,24 +290,46 @@ def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
             search.trace.fixed(node, child, found)
             return found
     if len(node.syms) == 1:
-        return _leaf_1d(node, y, search)
+        found = _leaf_1d(node, y, search)
+        search.trail.add(_leaf_record(node, found, search, "snap"))
+        return found
     found = _leaf_multi(node, y, search, budget=min(2.0, max(search.deadline - time.perf_counter(), 0) * 0.1))
+    rec = _leaf_record(node, found, search, "regression")
     if _good(found, search) or search.out_of_time() or node.depth > 6:
+        search.trail.add(rec)
         return found
     add, mul = interaction_stats(node.f, node.lo, node.hi, search.rng, deadline=search.deadline)
     routes = (
-        lambda: _try_split(node, y, search, add, "add"),
-        lambda: _try_split(node, y, search, mul, "mul"),
-        lambda: _try_transforms(node, y, search),
-        lambda: _try_symmetries(node, y, search),
+        ("additive split", lambda: _try_split(node, y, search, add, "add")),
+        ("multiplicative split", lambda: _try_split(node, y, search, mul, "mul")),
+        ("split of a transform", lambda: _try_transforms(node, y, search)),
+        ("one combination of inputs", lambda: try_single_combination(node, y, search)),
+        ("ridge functions", lambda: try_ridge(node, y, search)),
+        ("symmetry", lambda: _try_symmetries(node, y, search)),
+        ("invariant direction", lambda: try_invariant_directions(node, y, search)),
+        ("search", lambda: _search_route(node, y, search)),
     )
-    for route in routes:
+    for name, route in routes:
         if search.out_of_time():
             break
-        found = _ranked([e for _, e in found] + route(), node, y, search.tol)
-        if _good(found, search):
+        search.trail.open()
+        new = route()
+        kids = search.trail.close()
+        found = _ranked([e for _, e in found] + new, node, y, search.tol)
+        if found and new and found[0][1] in new:  # this route gave the best formula so far
+            rec = record(node.syms, name, found[0][1], kids)
+        if _good(found, search, _size_bound(node)) or (
+                found and found[0][0] <= search.tol and search.trail.accepted_form(found[0][1])):
             break
+    search.trail.add(rec)
     return found
+
+
+def _leaf_record(node, found, search, method):
+    best = found[0][1] if found else None
+    if best is not None and search.trail.from_search(best):
+        method = "search"
+    return record(node.syms, f"leaf: {method}", best)
 
 
 def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int = 400) -> None:
@@ -413,7 +340,8 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     Xv, yv = p.subset(p.val)
     sur = ctx.shared.get("surrogate")
     if sur is None:
-        sur = fit_surrogate(Xt, yt, Xv, yv, seed=ctx.seed, time_budget=surrogate_share * ctx.remaining())
+        sur = fit_surrogate(Xt, yt, Xv, yv, seed=ctx.seed, time_budget=surrogate_share * ctx.remaining(),
+                            device=ctx.shared.get("device"))
         ctx.shared["surrogate"] = sur
         ctx.shared["model"] = sur.model
         ctx.diagnostics["fit_r2"] = 1.0 - sur.rel_error**2
@@ -423,10 +351,12 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     search = Search(deadline=ctx.deadline - 0.15 * max(ctx.remaining(), 0), eps=max(sur.rel_error, 1e-7), rng=rng)
     results = solve(root, search)
     log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
-    for err, expr in results[:6]:
+    provenance = {"stage": "decompose", "surrogate": surrogate_summary(sur), "tree": search.trail.root}
+    for i, (err, expr) in enumerate(results[:6]):
         if ctx.remaining() <= 0:
             break
-        ctx.add(expr, "decompose", surrogate_error=err, tree=_tree_of(search, root, expr, p))
+        ctx.add(expr, "decompose", surrogate_error=err, tree=_tree_of(search, root, expr, p),
+                provenance=provenance if i == 0 else {**provenance, "tree": None, "rank": i})
 
 
 def _tree_of(search: Search, root: Node, expr, problem):

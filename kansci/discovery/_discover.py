@@ -19,6 +19,7 @@ from ._large import REFIT_ROWS, SEARCH_ROWS, rescore_on_all_rows, search_problem
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._multi import Discoveries, discover_many
+from ._readable import make_readable
 from ._result import Discovery
 
 __all__ = ["discover", "Context", "DiscoveryError", "final_reserve"]
@@ -73,6 +74,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
         decomposition_strategy,
         kan_strategy,
         monomial_strategy,
+        search_strategy,
         terms_strategy,
         univariate_strategy,
     )
@@ -82,6 +84,7 @@ def _default_strategies() -> list[tuple[str, Strategy, float]]:
         ("monomial", monomial_strategy, 0.1),
         ("snap", univariate_strategy, 0.2),
         ("terms", terms_strategy, 0.2),
+        ("search", search_strategy, 0.3),
         ("decompose", decomposition_strategy, 0.75),
         ("kan", kan_strategy, 1.0),
     ]
@@ -255,11 +258,15 @@ def discover(
     if len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train):
         loo = _loo_errors(ctx.candidates, problem, until=start + float(time_limit) - reserve / 4)
         error, slack = (lambda c: loo[id(c)]), 3.0
+    make_readable(ctx.candidates, problem)  # the forms shown and compared: simplest equivalent ones
     chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=error, exact_slack=slack)
     front = pareto_front(ctx.candidates)
     if chosen not in front:
         front = sorted([*front, chosen], key=lambda c: c.complexity)
     rows = front_table(front, chosen, problem.y_scale)
+    for h in history:  # the stage whose formula was chosen
+        h["chosen"] = h["stage"] == chosen.source.split("+")[0]
     return Discovery(chosen, rows, problem, model=ctx.shared.get("model"),
-                     history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note"]),
+                     history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note",
+                                                            "chosen"]),
                      seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics)

@@ -56,8 +56,13 @@ def _one_view(X, y, syms, *, seed, deadline, hidden, device=None):
     return expr, err, pruned
 
 
-def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=("raw", "log"), device=None):
-    """Formulas from the KAN pipeline on ``(X, y)``: ``[(standardised error, expr)]``; KANs train on ``device``."""
+def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=("raw", "log"), device=None,
+                 details=None):
+    """Formulas from the KAN pipeline on ``(X, y)``: ``[(standardised error, expr)]``; KANs train on ``device``.
+
+    ``details``, a list, receives one dict per formula: the view, the pruned network's
+    width and its snapped edges (what the KAN contributed, for the provenance).
+    """
     deadline = time.perf_counter() + time_budget
     out = []
     log_ok = bool(np.all(X > 0) and (np.all(y > 0) or np.all(y < 0)))
@@ -83,13 +88,27 @@ def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=
         except Exception as exc:  # a rewrite is an improvement, never a requirement
             log.debug("rational rewrite failed: %s", exc)
         out.append((err, expr))
+        if details is not None:
+            details.append(_kan_summary(model, view))
     return out
+
+
+def _kan_summary(model, view: str) -> dict:
+    """The pruned KAN's width and snapped edges, ``"x -> h0: sin"``."""
+    from ..symbolic._model import node_names
+
+    names = node_names(model)
+    edges = [f"{names[li][i]} -> {names[li + 1][j]}: {prim.name}"
+             for li, layer in enumerate(model.layers) for (i, j), prim in sorted(layer.symbolic_edges().items())]
+    return {"view": view, "kan_width": [int(w) for w in model.width], "snapped_edges": edges}
 
 
 def kan_candidates(ctx) -> None:
     """Discovery stage: the KAN pipeline on the whole problem."""
     p = ctx.problem
     X, y = p.subset(p.train)
-    for err, expr in kan_formulas(X, y, p.symbols, seed=ctx.seed, time_budget=max(ctx.remaining() * 0.8, 1.0),
-                                  device=ctx.shared.get("device")):
-        ctx.add(expr, "kan", kan_error=err)
+    details: list = []
+    found = kan_formulas(X, y, p.symbols, seed=ctx.seed, time_budget=max(ctx.remaining() * 0.8, 1.0),
+                         device=ctx.shared.get("device"), details=details)
+    for (err, expr), kan in zip(found, details):
+        ctx.add(expr, "kan", kan_error=err, provenance={"stage": "kan", "kan": kan})

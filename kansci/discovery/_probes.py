@@ -21,7 +21,8 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["interaction_stats", "groups_from_stats", "homogeneous_subsets", "pair_symmetries"]
+__all__ = ["interaction_stats", "groups_from_stats", "homogeneous_subsets", "pair_symmetries", "single_combinations",
+           "invariant_directions"]
 
 
 def _pair_stats(f, lo, h, span, pairs, rng, n):
@@ -194,3 +195,153 @@ def pair_symmetries(f, X, lo, hi, *, tol: float):
                     out.append((spread, "times", i, j, deg))
     out.sort(key=lambda t: t[0])
     return [(kind, i, j, deg) for _, kind, i, j, deg in out]
+
+
+# ---------------------------------------------------------------- combinations of inputs
+def _robust_scale(s: np.ndarray) -> float:
+    return float(np.median(np.abs(s))) + 1e-300
+
+
+def _snap_ratio(v: np.ndarray, tol: float, max_den: int = 4, max_num: int = 6) -> np.ndarray | None:
+    """``v`` scaled so its largest entry is 1, each entry snapped to p/q (q <= max_den) within ``tol``."""
+    v = v / v[np.argmax(np.abs(v))]
+    out = []
+    for x in v:
+        r = Fraction(float(x)).limit_denominator(max_den)
+        if abs(float(r) - x) > tol or abs(r.numerator) > max_num:
+            return None
+        out.append(r)
+    den = math.lcm(*(r.denominator for r in out))
+    ints = [int(r * den) for r in out]
+    g = math.gcd(*ints) or 1
+    return np.array([Fraction(i // g) for i in ints], dtype=object)
+
+
+def _coordinates(f, X, lo, hi, space: str):
+    """Gradient in the coordinates of ``space``: ``df/dx`` ("linear") or the elasticities
+    ``x df/dx / f`` ("log", positive inputs); with the rows where it is defined."""
+    Xc, fx, grad = _gradients(f, X, lo, hi)
+    if space == "linear":
+        ok = np.all(np.isfinite(grad), axis=1)
+        return grad[ok], ok
+    ok = np.isfinite(fx) & (np.abs(fx) > 1e-9 * (np.abs(fx).max() or 1.0)) & np.all(np.isfinite(grad), axis=1)
+    return (Xc * grad)[ok] / fx[ok, None], ok
+
+
+def single_combinations(f, X, lo, hi, *, tol: float, space: str = "linear", min_size: int = 2):
+    """Subsets S on which ``f`` depends through one combination ``w . x_S`` (or ``prod x**w``).
+
+    The gradient restricted to S stays parallel to one vector w over the probe points (the
+    ratio ``df/dx_i / df/dx_j`` is the constant ``w_i/w_j``; in log space the ratio of the
+    elasticities), i.e. the rows of the gradient matrix have rank one.  w is the leading
+    right singular vector, snapped to small integer ratios when they fit within ``tol``,
+    else kept as floats.  AI Feynman's translation symmetry ``x_i - x_j`` is the case w =
+    (1, -1).  Returns ``[(S, w)]``, largest S first; w is an array of Fractions or floats.
+    """
+    k = X.shape[1]
+    if k < 2 or space == "log" and np.any(lo <= 0):
+        return []
+    G, ok = _coordinates(f, X, lo, hi, space)
+    if ok.sum() < 8:
+        return []
+    scale = np.median(np.abs(G), axis=0) + 1e-300
+    found = []
+    for size in range(k, min_size - 1, -1):
+        for S in itertools.combinations(range(k), size):
+            if any(set(S) <= set(T) for T, _ in found) or np.any(scale[list(S)] < 1e-9 * scale.max()):
+                continue
+            Gs = G[:, list(S)] / scale[list(S)]
+            norms = np.linalg.norm(Gs, axis=1)
+            rows = norms > 1e-6 * (np.median(norms) + 1e-300)
+            if rows.sum() < 8:
+                continue
+            U = Gs[rows] / norms[rows, None]
+            _, sv, Vt = np.linalg.svd(U, full_matrices=False)
+            if sv[1] / sv[0] > tol:
+                continue
+            w = Vt[0] * scale[list(S)]  # rows of G/scale are parallel to w/scale
+            snapped = _snap_ratio(w, tol=max(3 * tol, 0.02))
+            if snapped is not None and _parallel(G[:, list(S)], snapped.astype(float), scale[list(S)]) <= 2 * tol:
+                w = snapped
+            else:
+                w = w / w[np.argmax(np.abs(w))]
+            found.append((list(S), w))
+        if found:
+            break
+    return found
+
+
+def _parallel(G: np.ndarray, w: np.ndarray, scale: np.ndarray) -> float:
+    """How far the rows of G are from parallel to w: median sine of the angle (scaled coordinates)."""
+    Gs, ws = G / scale, w / scale
+    ws = ws / np.linalg.norm(ws)
+    norms = np.linalg.norm(Gs, axis=1)
+    rows = norms > 1e-6 * (np.median(norms) + 1e-300)
+    cos = np.abs(Gs[rows] @ ws) / norms[rows]
+    return float(np.median(np.sqrt(np.maximum(1.0 - cos**2, 0.0))))
+
+
+def _integer_directions(k: int, max_support: int, weights=(1, 2, 3)):
+    """Sparse integer vectors (first entry positive, gcd 1) over k coordinates, simplest first."""
+    out = []
+    for size in range(2, min(max_support, k) + 1):
+        for S in itertools.combinations(range(k), size):
+            for mags in itertools.product(weights, repeat=size):
+                if math.gcd(*mags) != 1:
+                    continue
+                for signs in itertools.product((1, -1), repeat=size - 1):
+                    d = np.zeros(k)
+                    d[list(S)] = np.array(mags) * np.array((1, *signs))
+                    out.append(d)
+    out.sort(key=lambda d: (np.count_nonzero(d), np.abs(d).sum()))
+    return np.array(out).reshape(-1, k)
+
+
+def invariant_directions(f, X, lo, hi, *, tol: float, space: str = "log", max_support: int = 3):
+    """Directions d along which ``f`` is invariant or scales: a generalised symmetry.
+
+    In log space (positive inputs), ``sum_i d_i x_i df/dx_i = k f``: f(x * s**d) = s**k f(x),
+    so ``f = x_r**(k/d_r) g(x_i * x_r**(-d_i/d_r), ...)`` has one input fewer (homogeneity,
+    the ratio and product symmetries are d = (1, 1, ...), (1, -1); here any small integer
+    weights, e.g. ``b*t`` and ``a/t`` in ``exp(-t/a)*cos(b*t)``).  In linear space
+    ``sum_i d_i df/dx_i = 0``: f is constant along d, so ``x_i - (d_i/d_r) x_r`` replace x_i.
+    Directions are sparse integer vectors (up to ``max_support`` inputs, weights up to 3)
+    and the snapped least singular vector of the gradient matrix.  Returns ``[(d, k)]``
+    (d an integer array, k a Fraction), simplest and best-fitting first.
+    """
+    n, kvars = X.shape
+    if kvars < 2 or space == "log" and np.any(lo <= 0):
+        return []
+    G, ok = _coordinates(f, X, lo, hi, space)
+    if ok.sum() < 8:
+        return []
+    scale = np.median(np.abs(G), axis=0) + 1e-300
+    live = scale > 1e-9 * scale.max()
+    D = _integer_directions(kvars, max_support)
+    Gn = G / scale
+    _, sv, Vt = np.linalg.svd(np.column_stack([Gn, -np.ones(len(Gn))]) if space == "log" else Gn,
+                              full_matrices=False)
+    learned = Vt[-1][:kvars] / scale
+    snapped = _snap_ratio(learned, tol=0.05) if np.all(np.isfinite(learned)) else None
+    if snapped is not None:
+        D = np.vstack([snapped.astype(float)[None], D])
+    D = D[np.all(live | (D == 0), axis=1)]
+    S = G @ D.T  # (n, m): sum_i d_i g_i
+    ref = np.abs(G) @ np.abs(D.T) + 1e-300  # what the terms add up to, without cancelling
+    out = []
+    for j in range(D.shape[0]):
+        s, r = S[:, j], np.median(ref[:, j])
+        if space == "log":
+            spread = _spread(s) / r
+            deg = _simple_rational(float(np.median(s)), max(10 * tol, 1e-2))
+        else:
+            spread, deg = float(np.median(np.abs(s))) / r, Fraction(0)
+        if spread < tol and deg is not None:
+            out.append((spread, D[j].astype(int), deg))
+    seen, result = set(), []
+    for spread, d, deg in sorted(out, key=lambda t: (np.count_nonzero(t[1]), np.abs(t[1]).sum(), t[0])):
+        key = tuple(d)
+        if key not in seen:
+            seen.add(key)
+            result.append((d, deg))
+    return result

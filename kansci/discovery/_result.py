@@ -27,7 +27,12 @@ class Discovery:
     model : KAN or None
         The KAN surrogate fitted to the data, when one was trained.
     history : DataFrame
-        The stages run: stage, seconds, candidates, best_rmse, note.
+        The stages run: stage, seconds, candidates, best_rmse, note, chosen (the stage that
+        produced the chosen formula).
+    provenance : dict
+        How the chosen formula was found: ``stage``, and for the KAN stages what the KAN
+        contributed (the surrogate's shape and error, the tree of splits, reductions and
+        leaves of the decomposition; the pruned network and its snapped edges).
     r2, rmse : float
         Of the chosen formula on the held-out rows.
     seconds : float
@@ -45,6 +50,8 @@ class Discovery:
         self.r2 = float(chosen.r2)
         self.rmse = float(chosen.rmse)
         self.source = chosen.source
+        self.provenance = dict(chosen.notes.get("provenance") or {"stage": chosen.source.split("+")[0]})
+        self.provenance.setdefault("source", chosen.source)
         self.target = problem.target
         self.model = model
         self.seconds = float(seconds)
@@ -88,6 +95,7 @@ class Discovery:
             "complexity": int(d["complexity"]),
             "seconds": _num(self.seconds),
             "source": self.source,
+            "provenance": _jsonable(self.provenance),
             "pareto": [
                 {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
                 for row in self.pareto.to_dict(orient="records")
@@ -121,6 +129,21 @@ def _tree(chosen, problem, formula: str):
     except Exception as exc:  # the tree is a view; a law without one is still a law
         logging.getLogger("kansci").debug("no tree for %s: %s", formula, exc)
         return None
+
+
+def _jsonable(v):
+    """Dicts, lists, strings and finite numbers only (what ``json.dump`` writes)."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (bool, str)) or v is None:
+        return v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _num(v)
+    return str(v)
 
 
 def _num(v):

@@ -10,7 +10,8 @@ import numpy as np
 from ._monomial import monomial_candidates
 from ._terms import term_candidates
 
-__all__ = ["baseline_strategy", "monomial_strategy", "univariate_strategy", "terms_strategy", "decomposition_strategy", "kan_strategy"]
+__all__ = ["baseline_strategy", "monomial_strategy", "univariate_strategy", "terms_strategy", "decomposition_strategy",
+           "search_strategy", "kan_strategy"]
 
 log = logging.getLogger("kansci")
 
@@ -79,6 +80,30 @@ def decomposition_strategy(ctx) -> None:
     if len(ctx.problem.train) < SMALL_DATA:  # too few rows to train a surrogate
         return
     solve_by_decomposition(ctx)
+
+
+def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 12.0) -> None:
+    """Expression search on the table itself (see ``_exprsearch``), before the KAN stages.
+
+    Cheap and exact where it succeeds: products of functions of a few inputs
+    (``A*sin(k*x)*cos(w*t)``), damped oscillations, sums with a term of a combination, laws
+    with too few rows for a surrogate.  The feature bound shrinks with the number of inputs.
+    """
+    from ._exprsearch import expression_search, shortlist
+
+    p = ctx.problem
+    X, y = p.subset(p.train)
+    max_terms = min(4, len(y) // 10 - 1)  # ten rows a coefficient: a handful of rows is interpolated by anything
+    if p.n_vars > max_vars or ctx.remaining() < 1.0 or max_terms < 1:
+        return
+    seconds = max_seconds if p.n_vars <= 3 else max_seconds / 2  # more inputs: decomposition's turn
+    found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
+                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000, max_terms=max_terms,
+                              rng=np.random.default_rng(ctx.seed))
+    for rel, expr in shortlist(found, max_candidates, 2):  # the closest fits and the simplest close ones
+        if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
+            continue
+        ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 
 
 def kan_strategy(ctx) -> None:

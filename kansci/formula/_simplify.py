@@ -13,6 +13,7 @@ from sympy.polys.polyerrors import BasePolynomialError
 from .._evaluate import numpy_function
 from ._complexity import complexity
 from ._data import as_matrix, prepare
+from ._readable import READABLE_REWRITES, real_roots
 from ._recognise import recognise_constants
 from ._refine import refine_constants
 
@@ -47,6 +48,7 @@ def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
         ("logcombine", sympy.logcombine),
         ("expand_log", sympy.expand_log),
         ("radsimp", sympy.radsimp),
+        *READABLE_REWRITES,
     ]
     if size <= SIMPLIFY_MAX_COMPLEXITY and not has_floats:  # floats can make it hang
         cheap.append(
@@ -66,19 +68,44 @@ def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12 * scale))
 
 
+def _size(expr: sympy.Basic) -> tuple[int, int, int]:
+    """Fitted floats, node count, operation count: a rewrite that gives the same values with
+    fewer floats (``3**b`` for ``exp(1.0986*b)``) is exact; ties go to fewer operations."""
+    return len(expr.atoms(sympy.Float)), complexity(expr), int(sympy.count_ops(expr))
+
+
 def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Basic:
     """Rewrite ``expr`` into a smaller equivalent form, checked numerically on ``X``.
 
     Tries powsimp, expand_power_exp, together, cancel, factor_terms, logcombine,
-    expand_log, radsimp and (for small expressions) ``sympy.simplify``; keeps a rewrite only
-    if it lowers :func:`complexity` and gives the same values on the rows of ``X``.
+    expand_log, radsimp, the readable rewrites of ``_readable`` (factored squares,
+    ``exp(log(3)*b)`` as ``3**b``, rounding dust removed) and, for small expressions,
+    ``sympy.simplify``; keeps a rewrite only if it lowers :func:`complexity` (ties: fewer
+    operations) and gives the same values on the rows of ``X``.  Symbols whose data are
+    positive are treated as positive (``sqrt((a + 2*b)**2)`` is ``a + 2*b`` there).  An odd
+    root of an expression that is negative on some rows is written as the real root
+    (``sign(u)*Abs(u)**(1/3)``), never the complex principal one.
     """
-    columns = list(as_matrix(X, symbols).T)
-    reference = numpy_function(expr, symbols)(*columns)
-    best, best_size = expr, complexity(expr)
+    symbols = tuple(symbols)
+    matrix = as_matrix(X, symbols)
+    columns = list(matrix.T)
+    stand_in = _assumed_symbols(symbols, matrix) if symbols else {}
+    back = {v: k for k, v in stand_in.items()}
+    names = tuple(stand_in.get(s, s) for s in symbols)
+    work = expr.xreplace(stand_in)
+    reference = numpy_function(work, names)(*columns)
+    real = real_roots(work)
+    if real != work:  # the principal root is complex where the base is negative: never keep it
+        try:
+            values = numpy_function(real, names)(*columns)
+            if np.sum(np.isfinite(values)) > np.sum(np.isfinite(reference)) or _same_values(reference, values):
+                work, reference = real, values
+        except ValueError:
+            pass
+    best, best_size = work, _size(work)
     for _ in range(3):
         improved = False
-        for name, rewrite in _rewrites(best_size, best.has(sympy.Float)):
+        for name, rewrite in _rewrites(best_size[1], best.has(sympy.Float)):
             try:
                 candidate = rewrite(best)
             except _SYMPY_ERRORS as exc:
@@ -86,19 +113,19 @@ def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Ba
                 continue
             if candidate == best or candidate.has(sympy.zoo, sympy.nan, sympy.I):
                 continue
-            size = complexity(candidate)
+            size = _size(candidate)
             if size >= best_size:
                 continue
             try:
-                values = numpy_function(candidate, symbols)(*columns)
+                values = numpy_function(candidate, names)(*columns)
             except ValueError:
                 continue
             if _same_values(reference, values):
-                logger.debug("tidy: %s %d -> %d nodes", name, best_size, size)
+                logger.debug("tidy: %s %s -> %s", name, best_size, size)
                 best, best_size, improved = candidate, size, True
         if not improved:
             break
-    return best
+    return best.xreplace(back) if best != work or stand_in else expr
 
 
 def _assumed_symbols(symbols: Sequence[sympy.Symbol], X: np.ndarray) -> dict:
