@@ -9,7 +9,10 @@ cardinal B-spline ``N_k`` supported on ``[0, k+1]``.  ``N_k`` is symmetric about
 needs only the few terms left of the centre and is exact to rounding.  No
 Cox-de Boor recursion runs in the training step.  The derivative is
 ``N_k'(v) = N_{k-1}(v) - N_{k-1}(v-1)``, which the custom autograd function uses so
-that backward stores only the inputs, not a graph of elementwise intermediates.
+that backward stores only the inputs, not a graph of elementwise intermediates.  The backward
+recomputes each point's interval fraction from the saved input with torch ops, so it is itself
+differentiable: second derivatives with respect to the inputs (``create_graph=True``, as a
+physics-informed loss needs) are exact for every order (cubic splines are C2).
 
 Knot layout for an input with range ``[lo, hi]`` and ``G`` intervals: ``h = (hi-lo)/G``
 and knots ``t_j = lo + (j - k) h`` for ``j = 0 .. G + 2k``; basis ``j`` (``0 <= j < G+k``)
@@ -112,6 +115,12 @@ def _locate(x, lo, inv_h, n_basis: int, k: int, offset: int = 0):
     return idx.clamp_(offset, n_basis - 1 + offset), valid, f
 
 
+def _fraction(x, lo, inv_h):
+    """The fraction of its grid interval at which each point lies, differentiable in ``x``."""
+    u = (x - lo) * inv_h
+    return u - torch.floor(u).detach()
+
+
 def _scatter(idx, valid, local, shape):
     dense = local.new_zeros(shape)
     if valid is None:  # indices distinct within a row: a plain scatter
@@ -124,13 +133,14 @@ class _BasisFunction(torch.autograd.Function):
     def forward(ctx, x, lo, inv_h, n_basis, k):  # noqa: D401 - autograd protocol
         idx, valid, f = _locate(x, lo, inv_h, n_basis, k)
         ctx.has_mask = valid is not None
-        ctx.save_for_backward(idx, f, inv_h, *([valid] if ctx.has_mask else []))
+        ctx.save_for_backward(x, idx, lo, inv_h, *([valid] if ctx.has_mask else []))
         ctx.k = k
         return _scatter(idx, valid, _local_weights(f, k), (*x.shape, n_basis))
 
     @staticmethod
     def backward(ctx, grad_out):
-        idx, f, inv_h, *valid = ctx.saved_tensors
+        x, idx, lo, inv_h, *valid = ctx.saved_tensors
+        f = _fraction(x, lo, inv_h)
         local_grad = grad_out.gather(-1, idx)
         if valid:
             local_grad = local_grad.masked_fill(~valid[0], 0.0)
@@ -183,15 +193,16 @@ def _features(x, lo, inv_h, n_basis, k, base_fun):
 class _FeatureFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
-        dense, idx, valid, f = _features(x, lo, inv_h, n_basis, k, base_fun)
+        dense, idx, valid, _ = _features(x, lo, inv_h, n_basis, k, base_fun)
         ctx.has_mask = valid is not None
-        ctx.save_for_backward(x, idx, f, inv_h, *([valid] if ctx.has_mask else []))
+        ctx.save_for_backward(x, idx, lo, inv_h, *([valid] if ctx.has_mask else []))
         ctx.k, ctx.base_fun = k, base_fun
         return dense
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, idx, f, inv_h, *valid = ctx.saved_tensors
+        x, idx, lo, inv_h, *valid = ctx.saved_tensors
+        f = _fraction(x, lo, inv_h)
         local_grad = grad_out.gather(-1, idx)
         if valid:
             local_grad = local_grad.masked_fill(~valid[0], 0.0)
