@@ -171,3 +171,48 @@ def test_minimize_restores_the_best_state_and_records_parts():
     assert float(w.abs().max()) < 1e-6
     with pytest.raises(ValueError, match="optimizer"):
         pde.minimize(loss, [w], steps=1, optimizer="sgd")
+
+
+def _formula_module(text):
+    import sympy
+
+    from kansci.formula import to_torch
+
+    x, y = sympy.symbols("x y", real=True)
+    return to_torch(sympy.sympify(text, locals={"x": x, "y": y}), [x, y])
+
+
+def test_snap_solution_recovers_a_product_through_the_pde():
+    import sympy
+
+    # an approximate solution: constants off by ~1e-3, as a trained network's would be
+    approx = _formula_module("1.002*sin(3.1385*x + 0.001)*sin(3.1450*y - 0.002) + 0.0005")
+    box = [(-1.0, 1.0), (-1.0, 1.0)]
+    found = pde.snap_solution(approx, box, n=31)
+    assert found.kind == "multiplicative" and found.separability["multiplicative"] < 1e-2
+    assert list(found.factors.primitive) == ["sin", "sin"]
+    x, y = found.symbols
+    exact = sympy.sin(sympy.pi * x) * sympy.sin(sympy.pi * y)
+    assert sympy.simplify(found.expr - exact) != 0  # the data alone do not pin the constants
+
+    def source(p):
+        return -2 * PI**2 * torch.sin(PI * p[:, 0]) * torch.sin(PI * p[:, 1])
+
+    physics = pde.snap_solution(approx, box, n=31, residual=pde.poisson_residual(source),
+                                interior=pde.box_interior(box, 15), boundary=pde.box_boundary(box, 17),
+                                boundary_values=0.0, pde_weight=0.01)
+    assert physics.pde_loss[1] < 1e-12 < physics.pde_loss[0]
+    assert sympy.simplify(physics.expr - exact) == 0
+
+
+def test_snap_solution_sums_and_non_separable_networks():
+    import sympy
+
+    found = pde.snap_solution(_formula_module("x**2 + 0.5*sin(y)"), [(-1, 1), (-2, 2)], n=25)
+    x, y = found.symbols
+    assert found.kind == "additive"
+    assert sympy.simplify(found.expr - (x**2 + sympy.sin(y) / 2)) == 0
+    tangled = kansci.KAN([2, 3, 1], grid=3, dtype=F64, seed=0, noise_scale=1.0)
+    found = pde.snap_solution(tangled, [(-1, 1), (-1, 1)], n=15, recognise=False)
+    assert found.kind == "edges" and found.factors.empty
+    assert np.isfinite(found.rmse)

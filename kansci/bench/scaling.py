@@ -12,7 +12,8 @@ functions (Liu et al. 2024, section 3.1 and Fig. 3.1), with the shapes it gives 
 Inputs uniform on [-1, 1]^d, float64.  Each KAN is trained coarse to fine over ``--grids``
 (3, 5, 10, 20, 50, 100, 200 by default; LBFGS, grid extension in between), each grid one
 point; MLPs with 1-3 hidden layers of growing width are trained with LBFGS on the same rows
-for as many steps as the KAN run.  The exponent ``alpha`` of ``RMSE ~ N^-alpha`` is fitted
+for as many steps as the KAN run.  Every model is trained from ``--seeds`` initialisations
+(three by default) and the one with the lowest training error counts.  The exponent ``alpha`` of ``RMSE ~ N^-alpha`` is fitted
 per curve as ``kansci.bench._curves.fit_scaling`` says (points up to the interpolation
 threshold N <= training rows, up to the best point, power law with a floor).  The theory of
 the paper predicts ``alpha = k + 1 = 4`` for cubic-spline KANs on smooth functions.  The
@@ -36,15 +37,16 @@ import pandas as pd
 import scipy.special as sp
 import torch
 
-from ._curves import fit_scaling
+from ._curves import best_restarts, fit_scaling
 from ._jobs import map_jobs
 from ._models import shape_label, train_kan_grids, train_mlp
 
 __all__ = ["TOYS", "Toy", "Config", "RUN_COLUMNS", "ALPHA_COLUMNS", "run_toy", "exponents", "main"]
 
 RUN_COLUMNS = ["toy", "model", "shape", "hidden_layers", "grid", "params", "params_paper", "train_rmse",
-               "test_rmse", "seconds"]
-ALPHA_COLUMNS = ["toy", "curve", "count", "alpha", "alpha_line", "floor", "n_points", "params_used", "local_slopes"]
+               "test_rmse", "seconds", "seed"]
+RESTART_KEYS = ["toy", "model", "shape", "grid"]
+ALPHA_COLUMNS = ["toy", "curve", "count", "alpha", "n_points", "params_used", "alpha_floor", "floor", "local_slopes"]
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,12 @@ class Config:
     mlp_widths: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64, 128])
     n_test: int = 1000
     n_train: int | None = None  # None: each toy's own
-    seed: int = 0
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
 
     @classmethod
     def quick(cls) -> Config:
         return cls(toys=["j0", "expsin", "xy"], grids=[3, 5, 10, 20], steps=10, mlp_hidden_layers=[1, 2],
-                   mlp_widths=[4, 8, 16, 32])
+                   mlp_widths=[4, 8, 16, 32], seeds=[0])
 
 
 def toy_data(toy: Toy, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,30 +98,38 @@ def toy_data(toy: Toy, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def run_toy(job: tuple[str, Config]) -> list[dict]:
-    """The KAN over all grids and the MLP sweep on one toy; run records."""
+    """The KAN over all grids and the MLP sweep on one toy, from every seed; run records."""
     key, cfg = job
     toy = TOYS[key]
     n_train = cfg.n_train or toy.n_train
-    X, y = toy_data(toy, n_train, 1000 + cfg.seed)
-    Xt, yt = toy_data(toy, cfg.n_test, 2000 + cfg.seed)
+    X, y = toy_data(toy, n_train, 1000)
+    Xt, yt = toy_data(toy, cfg.n_test, 2000)
     grids = [g for g in cfg.grids if g <= toy.max_grid]
     records = []
-    for rec in train_kan_grids(list(toy.width), X, y, Xt, yt, grids=grids, steps=cfg.steps, seed=cfg.seed):
-        records.append({"toy": key, "model": "kan", "shape": shape_label(toy.width), "hidden_layers": len(toy.width) - 2,
-                        "grid": rec["grid"], "params": rec["params"], "params_paper": rec["params_paper"],
-                        "train_rmse": rec["train_rmse"], "test_rmse": rec["test_rmse"], "seconds": rec["seconds"]})
-    for depth in cfg.mlp_hidden_layers:
-        for w in cfg.mlp_widths:
-            shape = [toy.width[0]] + [w] * depth + [1]
-            rec = train_mlp(shape, X, y, Xt, yt, steps=cfg.steps * len(grids), seed=cfg.seed)
-            records.append({"toy": key, "model": "mlp", "shape": shape_label(shape), "hidden_layers": depth,
-                            "grid": math.nan, "params": rec["params"], "params_paper": rec["params"],
-                            "train_rmse": rec["train_rmse"], "test_rmse": rec["test_rmse"], "seconds": rec["seconds"]})
+    for seed in cfg.seeds:  # restarts: the same data, another initialisation
+        for rec in train_kan_grids(list(toy.width), X, y, Xt, yt, grids=grids, steps=cfg.steps, seed=seed):
+            records.append({"toy": key, "model": "kan", "shape": shape_label(toy.width),
+                            "hidden_layers": len(toy.width) - 2, "grid": rec["grid"], "params": rec["params"],
+                            "params_paper": rec["params_paper"], "train_rmse": rec["train_rmse"],
+                            "test_rmse": rec["test_rmse"], "seconds": rec["seconds"], "seed": seed})
+        for depth in cfg.mlp_hidden_layers:
+            for w in cfg.mlp_widths:
+                shape = [toy.width[0]] + [w] * depth + [1]
+                rec = train_mlp(shape, X, y, Xt, yt, steps=cfg.steps * len(grids), seed=seed)
+                records.append({"toy": key, "model": "mlp", "shape": shape_label(shape), "hidden_layers": depth,
+                                "grid": math.nan, "params": rec["params"], "params_paper": rec["params"],
+                                "train_rmse": rec["train_rmse"], "test_rmse": rec["test_rmse"],
+                                "seconds": rec["seconds"], "seed": seed})
     return records
 
 
 def exponents(runs: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Fitted alpha per curve: the KAN (both parameter counts) and the MLPs of each depth."""
+    """Fitted alpha per curve: the KAN (both parameter counts) and the MLPs of each depth.
+
+    Of the restarts of a model (a KAN at one grid, an MLP of one shape), the one with the
+    lowest training error counts.
+    """
+    runs = best_restarts(runs, RESTART_KEYS)
     rows = []
     for key, part in runs.groupby("toy", sort=False):
         n_train = cfg.n_train or TOYS[key].n_train
@@ -130,8 +140,8 @@ def exponents(runs: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         for curve, count, p, e in curves:
             fit = fit_scaling(p, e, n_train=n_train)
             rows.append({"toy": key, "curve": curve, "count": count, "alpha": fit["alpha"],
-                         "alpha_line": fit["alpha_line"], "floor": fit["floor"], "n_points": fit["n_points"],
-                         "params_used": " ".join(map(str, fit["params_used"])),
+                         "n_points": fit["n_points"], "params_used": " ".join(map(str, fit["params_used"])),
+                         "alpha_floor": fit["alpha_floor"], "floor": fit["floor"],
                          "local_slopes": " ".join(f"{v:.2f}" for v in fit["local_slopes"])})
     return pd.DataFrame(rows, columns=ALPHA_COLUMNS)
 
@@ -155,6 +165,7 @@ def write_plot(runs: pd.DataFrame, alphas: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    runs = best_restarts(runs, RESTART_KEYS)
     keys = list(dict.fromkeys(runs.toy))
     fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.3), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -198,6 +209,7 @@ def run(cfg: Config, *, jobs: int = 1, progress=print) -> tuple[pd.DataFrame, pd
 
 
 def format_report(runs: pd.DataFrame, alphas: pd.DataFrame) -> str:
+    runs = best_restarts(runs, RESTART_KEYS)
     lines = []
     for key, part in runs.groupby("toy", sort=False):
         kan = part[part.model == "kan"]
@@ -207,8 +219,9 @@ def format_report(runs: pd.DataFrame, alphas: pd.DataFrame) -> str:
             lines.append(f"  MLP {int(depth)} hidden: " + "  ".join(
                 f"{int(r.params)}p {r.test_rmse:.2e}" for r in mlp.itertuples()))
         for r in alphas[alphas.toy == key].itertuples():
-            lines.append(f"  alpha {r.curve:<5} ({r.count:<12}) = {r.alpha:5.2f}   straight line {r.alpha_line:5.2f}, "
-                         f"floor {r.floor:.1e}, {r.n_points} points; local slopes {r.local_slopes}")
+            lines.append(f"  alpha {r.curve:<5} ({r.count:<12}) = {r.alpha:5.2f} on {r.n_points} points "
+                         f"(N = {r.params_used}); with a floor model {r.alpha_floor:5.2f} (floor {r.floor:.1e}); "
+                         f"local slopes {r.local_slopes}")
     v = verdict(alphas)
     lines.append("")
     lines.append("| toy | KAN alpha | best MLP alpha | KAN larger |")
@@ -229,18 +242,19 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, help="LBFGS steps per grid (MLPs: this times the grid count)")
     parser.add_argument("--mlp-widths", type=int, nargs="+")
     parser.add_argument("--mlp-hidden-layers", type=int, nargs="+")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="initialisation seeds: restarts of every model, the lowest training error counts")
     parser.add_argument("--jobs", type=int, default=1, help="toys run in parallel processes")
     parser.add_argument("--out", default="results/scaling")
     args = parser.parse_args(argv)
     cfg = Config.quick() if args.quick else Config()
-    for name in ("toys", "grids", "steps", "mlp_widths", "mlp_hidden_layers", "seed"):
+    for name in ("toys", "grids", "steps", "mlp_widths", "mlp_hidden_layers", "seeds"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"scaling: grids {cfg.grids}, {cfg.steps} LBFGS steps per grid; MLPs {cfg.mlp_hidden_layers} hidden "
-          f"layers x widths {cfg.mlp_widths}; float64")
+          f"layers x widths {cfg.mlp_widths}; seeds {cfg.seeds} (the lowest training error counts); float64")
     start = time.perf_counter()
     runs, alphas = run(cfg, jobs=args.jobs)
     seconds = time.perf_counter() - start

@@ -9,7 +9,8 @@
   hidden layer's inputs have drifted outside its grid;
 - :func:`relative_l2`: the error against an exact solution;
 - :func:`minimize`: the full-batch optimisation loop underneath (any scalar loss);
-- :func:`snap_solution`: the symbolic step, a trained KAN solution as a closed-form formula.
+- :func:`snap_solution`, :func:`separability`: the symbolic step, a trained solution as a
+  closed-form formula (separable solutions factor by factor, others edge by edge).
 """
 
 from ._derivatives import gradient as gradient
@@ -21,8 +22,12 @@ from ._pinn import box_boundary as box_boundary
 from ._pinn import box_interior as box_interior
 from ._pinn import fit_pinn as fit_pinn
 from ._pinn import relative_l2 as relative_l2
+from ._symbolic import SolutionFormula as SolutionFormula
+from ._symbolic import separability as separability
+from ._symbolic import snap_solution as snap_solution
 
 __all__ = [
+    "SolutionFormula",
     "box_boundary",
     "box_interior",
     "extend_covering",
@@ -32,4 +37,6 @@ __all__ = [
     "minimize",
     "poisson_residual",
     "relative_l2",
+    "separability",
+    "snap_solution",
 ]

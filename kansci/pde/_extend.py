@@ -32,11 +32,14 @@ def extend_covering(model, x, grid: int, *, max_extra: int | None = None) -> Non
     ----------
     model : KAN, changed in place.
     x : (n, n_in) inputs; each layer's range is widened to cover what it sees on them.
-    grid : target grid size of an input whose range needs no widening; a layer widened by
-        ``e`` old intervals gets ``r * (G + e)`` intervals with ``r = round(grid / G)``.
+    grid : the first layer's new grid size (its inputs, the points, need no widening); every
+        layer is refined by ``r = round(grid / G_first)``, and a layer of ``G`` intervals
+        widened by ``e`` of them gets ``r * (G + e)``.
     max_extra : cap on the old intervals added per layer (default: the old G).
     """
     h = model._as_input(x)
+    first = model.layers[0].grid
+    ratio = grid / first  # every layer is refined by the first layer's factor
     for layer in model.layers:
         nxt = layer(h)
         old = layer.grid
@@ -49,10 +52,10 @@ def extend_covering(model, x, grid: int, *, max_extra: int | None = None) -> Non
         extra = int((below + above).max())
         # every input gets the same number of added intervals: the spare ones go above
         above = above + (extra - below - above)
-        if grid >= old:
-            new_grid = max(1, round(grid / old)) * (old + extra)
+        if ratio >= 1:
+            new_grid = max(1, round(ratio)) * (old + extra)
         else:
-            new_grid = max(1, round(grid * (old + extra) / old))
+            new_grid = max(1, round(ratio * (old + extra)))
         refit_grid(layer, h, grid=new_grid, grid_range=(lo - below * step, hi + above * step))
         h = nxt
 

@@ -69,7 +69,7 @@ def minimize(
     Returns
     -------
     DataFrame with columns ``step``, ``loss``, ``seconds`` and one per named part; ``attrs``
-    holds ``best_step``, ``best_loss`` and ``stop_reason``.  LBFGS minimises the loss divided
+    holds ``initial_loss``, ``best_step``, ``best_loss`` and ``stop_reason``.  LBFGS minimises the loss divided
     by its starting value (same minimiser; LBFGS skips curvature pairs below 1e-10 and would
     stall on a small loss), the history records the loss itself.
     """
@@ -139,5 +139,5 @@ def minimize(
     history = pd.DataFrame(records)
     if history.empty:
         history = pd.DataFrame(columns=["step", "loss", "seconds"])
-    history.attrs.update(attrs, best_step=best[1], best_loss=best[0])
+    history.attrs.update(attrs, best_step=best[1], best_loss=best[0], initial_loss=loss0)
     return history

@@ -162,7 +162,8 @@ def fit_pinn(
     Returns
     -------
     DataFrame: ``step`` (counted over all stages), ``grid``, ``loss``, ``pde``, ``bc``,
-    ``reg``, ``rel_l2`` (NaN without ``solution``), ``seconds`` (since the start).
+    ``reg``, ``rel_l2`` (NaN without ``solution``), ``seconds`` (since the start);
+    ``attrs["initial_loss"]``: the loss before training.
     """
     dt = next(model.parameters()).dtype
     interior = torch.as_tensor(interior, dtype=dt)
@@ -242,4 +243,7 @@ def fit_pinn(
     for c in columns:
         if c not in history:
             history[c] = np.nan
-    return history[columns]
+    history = history[columns]
+    if frames:
+        history.attrs["initial_loss"] = frames[0].attrs.get("initial_loss", np.nan)
+    return history
