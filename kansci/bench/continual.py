@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from .._model import KAN
+from .._threads import use_threads
 from ..pde import minimize
 from ._models import count_kan, count_mlp, make_mlp
 
@@ -52,11 +53,16 @@ def _region_rmse(model, x_eval: np.ndarray) -> list[float]:
 
 
 def run(*, steps: int = 50, n_per_phase: int = 200, grid: int = 200, mlp_width: int = 64, seed: int = 0):
-    """Train both models phase by phase; (errors DataFrame, predictions after each phase).
+    """Train the models phase by phase, one torch thread; (errors DataFrame, predictions after each phase).
 
     errors: columns ``model``, ``phase`` (0-4, after training on it), ``region`` (0-4), ``rmse``.
     predictions: ``{model: [(x_phase, y_phase, x_eval, prediction)] * 5}``.
     """
+    with use_threads(1):
+        return _run(steps, n_per_phase, grid, mlp_width, seed)
+
+
+def _run(steps, n_per_phase, grid, mlp_width, seed):
     rng = np.random.default_rng(seed)
     phases = [_phase_rows(p, n_per_phase, rng) for p in range(5)]
     x_eval = np.linspace(-1, 1, 2001)

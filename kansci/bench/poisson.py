@@ -26,15 +26,15 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from .._model import KAN
+from .._threads import use_threads
 from .. import pde
 from ._models import count_kan, count_mlp, make_mlp, shape_label
 
-__all__ = ["Problem", "poisson_problem", "train", "run", "main"]
+__all__ = ["Problem", "exact", "source", "train", "run", "main"]
 
 PI = math.pi
 PDE_WEIGHT = 0.01
@@ -61,10 +61,6 @@ class Problem:
         self.residual = pde.poisson_residual(source)
 
 
-def poisson_problem(n: int = 31) -> Problem:
-    return Problem(n)
-
-
 def train(model, problem: Problem, *, steps, grids=None, time_limit: float | None = None) -> pd.DataFrame:
     """Fit ``model`` to the Poisson problem; the history of :func:`kansci.pde.fit_pinn`."""
     return pde.fit_pinn(model, problem.residual, problem.interior, problem.boundary, 0.0, pde_weight=PDE_WEIGHT,
@@ -78,7 +74,7 @@ def _kan_run(width, problem, steps, grids, seed):
     hist["model"], hist["shape"], hist["params"] = "kan", shape_label(width), count_kan(model)
     ends = hist.groupby("grid", sort=False).tail(1)
     points = []
-    for _, r in ends.iterrows():  # parameters at each grid: rebuild the count from the grid sizes
+    for _, r in ends.iterrows():
         points.append({"model": "kan", "shape": shape_label(width), "grid": int(r.grid), "rel_l2": r.rel_l2,
                        "seconds": r.seconds, "step": int(r.step)})
     return model, hist, points
@@ -101,7 +97,12 @@ def _mlp_run(hidden, problem, steps, seed, activation):
 
 def run(*, steps=(30, 60), grids=(5, 10), mlp_widths=(10, 20, 40, 70, 100), kan_widths=((2, 5, 1), (2, 10, 1)),
         activation: str = "tanh", n: int = 31, seed: int = 0, progress=print):
-    """Train every model; (history of all steps, summary per model, error-vs-size points)."""
+    """Train every model, one torch thread; (history of all steps, summary per model, error-vs-size points)."""
+    with use_threads(1):
+        return _run(steps, grids, mlp_widths, kan_widths, activation, n, seed, progress)
+
+
+def _run(steps, grids, mlp_widths, kan_widths, activation, n, seed, progress):
     problem = Problem(n)
     total = int(sum(steps))
     histories, summary, sizes = [], [], []

@@ -29,7 +29,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ._curves import best_restarts, pareto_front, smallest_reaching
