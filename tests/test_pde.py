@@ -216,3 +216,26 @@ def test_snap_solution_sums_and_non_separable_networks():
     found = pde.snap_solution(tangled, [(-1, 1), (-1, 1)], n=15, recognise=False)
     assert found.kind == "edges" and found.factors.empty
     assert np.isfinite(found.rmse)
+
+
+def test_fit_pinn_sparsity_regulariser_is_recorded_and_lowers_the_penalty():
+    from kansci._regularizer import edge_magnitudes, sparsity_penalty
+
+    def exact(x):
+        return torch.sin(PI * x[:, 0])
+
+    inner = pde.box_interior([(-1, 1)], 30)
+    edge = pde.box_boundary([(-1, 1)], 2)
+    res = pde.poisson_residual(lambda x: -PI**2 * exact(x))
+    plain = kansci.KAN([1, 3, 1], grid=5, dtype=F64, seed=0)
+    sparse = kansci.KAN([1, 3, 1], grid=5, dtype=F64, seed=0)
+    pde.fit_pinn(plain, res, inner, edge, 0.0, pde_weight=0.01, steps=8)
+    hist = pde.fit_pinn(sparse, res, inner, edge, 0.0, pde_weight=0.01, steps=8, lamb=0.05)
+    assert hist.reg.notna().all()
+
+    def penalty(model):
+        with torch.no_grad():
+            _, hidden = model.forward_with_hidden(inner)
+            return float(sparsity_penalty([edge_magnitudes(m, h) for m, h in zip(model.layers, hidden)]))
+
+    assert penalty(sparse) < penalty(plain)

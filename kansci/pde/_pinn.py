@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from .._regularizer import edge_magnitudes, sparsity_penalty
+from .._threads import threads_for, use_threads
 from ._extend import extend_covering
 from ._optimize import minimize
 
@@ -131,6 +132,7 @@ def fit_pinn(
     eval_points: torch.Tensor | None = None,
     time_limit: float | None = None,
     callback: Callable[[int, dict], None] | None = None,
+    threads: int | str | None = "auto",
 ) -> pd.DataFrame:
     """Train ``model`` in place on a PDE's residual at ``interior`` and its boundary condition.
 
@@ -158,6 +160,9 @@ def fit_pinn(
         recorded after every step (column ``rel_l2``); default points: ``interior``.
     time_limit : seconds for the whole fit (all stages).
     callback : ``callback(step, record)`` after every step; may raise ``StopIteration``.
+    threads : torch threads while fitting: ``"auto"`` (one for small problems, as
+        :func:`kansci.fit` decides for a KAN; one for other networks below 4,096 points), an
+        int, or None for torch's current setting.
 
     Returns
     -------
@@ -165,6 +170,18 @@ def fit_pinn(
     ``reg``, ``rel_l2`` (NaN without ``solution``), ``seconds`` (since the start);
     ``attrs["initial_loss"]``: the loss before training.
     """
+    n_points = len(interior) + (0 if boundary is None else len(boundary))
+    if threads == "auto" and not _is_kan(model):
+        threads = 1 if n_points <= 4096 else None
+    with use_threads(threads_for(n_points, model, threads) if threads is not None else None):
+        return _fit_pinn(model, residual, interior, boundary, boundary_values, pde_weight=pde_weight, steps=steps,
+                         grids=grids, update_grid=update_grid, grid_update_every=grid_update_every,
+                         optimizer=optimizer, lr=lr, history_size=history_size, lamb=lamb, solution=solution,
+                         eval_points=eval_points, time_limit=time_limit, callback=callback)
+
+
+def _fit_pinn(model, residual, interior, boundary, boundary_values, *, pde_weight, steps, grids, update_grid,
+              grid_update_every, optimizer, lr, history_size, lamb, solution, eval_points, time_limit, callback):
     dt = next(model.parameters()).dtype
     interior = torch.as_tensor(interior, dtype=dt)
     if interior.ndim != 2:
