@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._curves import best_restarts, pareto_front, smallest_reaching
-from ._jobs import map_jobs
+from ._jobs import cpu_seconds, map_jobs
 from ._models import shape_label, train_kan_grids, train_mlp
 from ._special_functions import special_dataset, special_table
 
@@ -294,23 +294,24 @@ def main(argv=None) -> int:
           f"{cfg.steps} LBFGS steps per grid; MLPs {cfg.mlp_hidden_layers} hidden layers x widths {cfg.mlp_widths} "
           f"({cfg.mlp_activation}, {cfg.mlp_optimizer}, {cfg.steps * len(cfg.grids)} steps); "
           f"{cfg.n_train} training / {cfg.n_test} test points, float64")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     try:
         runs, summary = run(cfg, jobs=args.jobs)
     except ValueError as exc:
         print(f"kansci bench special: error: {exc}")
         return 2
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
     runs.to_csv(out / "special_runs.csv", index=False)
     summary.to_csv(out / "special_summary.csv", index=False)
     pareto_table(runs).to_csv(out / "special_pareto.csv", index=False)
     with open(out / "special.json", "w") as fh:
-        json.dump({"config": asdict(cfg), "seconds": seconds, "threshold": THRESHOLD,
+        json.dump({"config": asdict(cfg), "seconds": seconds, "cpu_seconds": cpu, "threshold": THRESHOLD,
                    "kan_fewer": int(summary.kan_fewer.sum()), "functions": len(summary),
                    "summary": json.loads(summary.to_json(orient="records"))}, fh, indent=2)
     write_plots(runs, special_table(), out)
     print(format_summary(summary))
-    print(f"total {seconds:.0f} s; wrote {out}/special_runs.csv, special_summary.csv, special_pareto.csv, "
+    print(f"total {seconds:.0f} s wall, {cpu:.0f} s CPU (all processes; --jobs {args.jobs})")
+    print(f"wrote {out}/special_runs.csv, special_summary.csv, special_pareto.csv, "
           f"special.json and plots")
     return 0
 
