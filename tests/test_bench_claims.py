@@ -103,6 +103,11 @@ def test_special_small_run_has_its_columns():
     assert "KAN smaller" in special.format_summary(summary)
     front = special.pareto_table(runs)
     assert set(front.columns) >= {"function", "model", "params", "test_rmse"}
+    counts = special.threshold_table(runs, thresholds=(1.0, 1e-30))
+    assert counts.functions.tolist() == [1, 1]
+    assert counts.neither.tolist() == [0, 1]  # everything is below 1; nothing below 1e-30
+    assert counts.kan_smaller.iloc[0] == int(bool(row.kan_fewer)) or row.kan_min_rmse >= special.THRESHOLD
+    assert "only the KAN reaches it" in special.format_thresholds(counts)
 
 
 def test_special_rejects_an_unknown_id():

@@ -152,6 +152,42 @@ def summarize(runs: pd.DataFrame, table: pd.DataFrame, *, threshold: float = THR
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def threshold_table(runs: pd.DataFrame, thresholds=(1e-2, 1e-3, 1e-4)) -> pd.DataFrame:
+    """For each RMSE threshold: on how many functions the smallest KAN reaching it is smaller
+    than the smallest MLP (or the only one to reach it), by both parameter counts."""
+    runs = best_restarts(runs, RESTART_KEYS)
+    rows = []
+    for thr in thresholds:
+        counts = {"threshold": thr, "kan_smaller": 0, "kan_smaller_paper_count": 0, "only_kan": 0,
+                  "only_mlp": 0, "neither": 0, "functions": 0}
+        for _, part in runs.groupby("function", sort=False):
+            kan = part[part.model == "kan"].reset_index(drop=True)
+            mlp = part[part.model == "mlp"].reset_index(drop=True)
+            k = smallest_reaching(kan.params, kan.test_rmse, thr)
+            kp = smallest_reaching(kan.params_paper, kan.test_rmse, thr)
+            m = smallest_reaching(mlp.params, mlp.test_rmse, thr)
+            counts["functions"] += 1
+            if k is None and m is None:
+                counts["neither"] += 1
+                continue
+            counts["only_kan"] += int(m is None)
+            counts["only_mlp"] += int(k is None)
+            counts["kan_smaller"] += int(k is not None and (m is None or kan.params[k] < mlp.params[m]))
+            counts["kan_smaller_paper_count"] += int(
+                kp is not None and (m is None or kan.params_paper[kp] < mlp.params[m]))
+        rows.append(counts)
+    return pd.DataFrame(rows)
+
+
+def format_thresholds(table: pd.DataFrame) -> str:
+    lines = ["| RMSE below | smallest KAN smaller (our count / paper's count) | only the KAN reaches it | "
+             "only the MLP | neither |", "|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.threshold:g} | {r.kan_smaller} / {r.kan_smaller_paper_count} of {r.functions} | "
+                     f"{r.only_kan} | {r.only_mlp} | {r.neither} |")
+    return "\n".join(lines)
+
+
 def pareto_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The Pareto frontier (parameters against test RMSE) of each model family on each function."""
     runs = best_restarts(runs, RESTART_KEYS)
@@ -310,6 +346,8 @@ def main(argv=None) -> int:
                    "summary": json.loads(summary.to_json(orient="records"))}, fh, indent=2)
     write_plots(runs, special_table(), out)
     print(format_summary(summary))
+    print()
+    print(format_thresholds(threshold_table(runs)))
     print(f"total {seconds:.0f} s wall, {cpu:.0f} s CPU (all processes; --jobs {args.jobs})")
     print(f"wrote {out}/special_runs.csv, special_summary.csv, special_pareto.csv, "
           f"special.json and plots")
