@@ -9,7 +9,10 @@ cardinal B-spline ``N_k`` supported on ``[0, k+1]``.  ``N_k`` is symmetric about
 needs only the few terms left of the centre and is exact to rounding.  No
 Cox-de Boor recursion runs in the training step.  The derivative is
 ``N_k'(v) = N_{k-1}(v) - N_{k-1}(v-1)``, which the custom autograd function uses so
-that backward stores only the inputs, not a graph of elementwise intermediates.
+that backward stores only the inputs, not a graph of elementwise intermediates.  The backward
+recomputes each point's interval fraction from the saved input with torch ops, so it is itself
+differentiable: second derivatives with respect to the inputs (``create_graph=True``, as a
+physics-informed loss needs) are exact for every order (cubic splines are C2).
 
 Knot layout for an input with range ``[lo, hi]`` and ``G`` intervals: ``h = (hi-lo)/G``
 and knots ``t_j = lo + (j - k) h`` for ``j = 0 .. G + 2k``; basis ``j`` (``0 <= j < G+k``)
@@ -165,6 +168,12 @@ def _inside_on_cpu(m: torch.Tensor, n_basis: int, k: int) -> bool:
     return bool(lo >= 0) and bool(hi <= n_basis - k - 1)
 
 
+def _fraction(x, lo, inv_h):
+    """The fraction of its grid interval at which each point lies, differentiable in ``x``."""
+    u = (x - lo) * inv_h
+    return u - torch.floor(u).detach()
+
+
 def _features(x, lo, inv_h, n_basis, k, base_fun):
     """Edge features ``(..., n_in, 1 + n_basis)``, column 0 holding ``base(x)``; with idx, f, slot."""
     idx, f, slot = _locate(x, lo, inv_h, n_basis, k)
@@ -197,15 +206,16 @@ def feature_gradient(grad_out, x, idx, f, slot, inv_h, n_basis: int, k: int, bas
 class _FeatureFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, lo, inv_h, n_basis, k, base_fun):  # noqa: D401 - autograd protocol
-        dense, idx, f, slot = _features(x, lo, inv_h, n_basis, k, base_fun)
-        ctx.save_for_backward(x, idx, f, inv_h, *([] if slot is None else [slot]))
+        dense, idx, _, slot = _features(x, lo, inv_h, n_basis, k, base_fun)
+        ctx.save_for_backward(x, idx, lo, inv_h, *([] if slot is None else [slot]))
         ctx.n_basis, ctx.k, ctx.base_fun = n_basis, k, base_fun
         return dense
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, idx, f, inv_h, *rest = ctx.saved_tensors
+        x, idx, lo, inv_h, *rest = ctx.saved_tensors
         slot = rest[0] if rest else None
+        f = _fraction(x, lo, inv_h)  # recomputed with torch ops: the backward is differentiable
         grad_x = feature_gradient(grad_out, x, idx, f, slot, inv_h, ctx.n_basis, ctx.k, ctx.base_fun)
         return grad_x, None, None, None, None, None
 

@@ -225,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("which", choices=["speed", "feynman", "pruning", "snapping"])
+    p.add_argument("which", choices=["speed", "feynman", "pruning", "snapping", "special", "scaling", "continual",
+                                     "poisson"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_bench)
     return parser

@@ -90,3 +90,14 @@ def test_collaborator(kernel):
     assert "law: f = exp(y**3 + sin(pi*x))" in text
     latex = "\n".join(_outputs(book, "text/latex"))
     assert "y^{3}" in latex and "\\sin" in latex
+
+
+def test_pde_poisson(kernel):
+    book = _run("pde_poisson", kernel)
+    assert len(_outputs(book, "image/png")) >= 2  # error against steps, solution and error maps
+    text = _text(book)
+    assert "equals sin(pi x) sin(pi y): True" in text
+    error = float(text.split("KAN [2,10,1]: relative L2 error")[1].split()[0])
+    assert error < 1e-2
+    lap_check = float(text.split("largest difference:")[1].split()[0])
+    assert lap_check < 1e-6
