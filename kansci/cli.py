@@ -90,6 +90,8 @@ def _print_discovery(d, quiet: bool) -> None:
     if not quiet:
         print(f"held-out R^2 = {d.r2:.8f}, RMSE = {d.rmse:.4g}, complexity {d.complexity}, "
               f"{d.seconds:.1f} s (found by: {d.source})")
+        for line in d.uncertainty_lines():
+            print(line)
 
 
 def _run_discovery(df, target, args, **options):
@@ -116,7 +118,9 @@ def _cmd_discover(args) -> int:
     df = _read_csv(args.data)
     if args.target not in df.columns:
         raise CLIError(f"target column {args.target!r} not in {args.data}; columns are {list(df.columns)}")
-    d = _run_discovery(df, args.target, args)
+    if args.sigma is not None and args.sigma not in df.columns:
+        raise CLIError(f"sigma column {args.sigma!r} not in {args.data}; columns are {list(df.columns)}")
+    d = _run_discovery(df, args.target, args, sigma=args.sigma)
     _print_discovery(d, args.quiet)
     if args.json:
         with open(args.json, "w") as fh:
@@ -166,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds to spend (default 60)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--sigma", metavar="COL",
+                   help="column of per-row uncertainties of the target (error bars; not a feature):"
+                        " weighted fits, chi-square per degree of freedom")
     p.add_argument("--plot", help="save the Pareto front as an image")
     p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
     p.set_defaults(func=_cmd_discover)

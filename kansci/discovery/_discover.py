@@ -13,6 +13,8 @@ from tqdm import tqdm
 
 from .._threads import use_threads
 from ._candidates import Candidate, finish, loo_rmse
+from ._criterion import choose_by_codelength
+from ._noise import estimate_noise, neighbour_noise
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._result import Discovery
@@ -49,11 +51,19 @@ class Context:
         floor = 1e-9 * self.problem.y_scale
         return any(c.exact and c.rmse <= floor for c in self.candidates)
 
+    def noise_level(self) -> float | None:
+        """The noise as far as known now: the best held-out RMSE of a formula or the surrogate."""
+        known = [c.rmse for c in self.candidates if np.isfinite(c.rmse)]
+        sur = self.shared.get("surrogate")
+        if sur is not None and np.isfinite(getattr(sur, "rel_error", np.nan)):
+            known.append(float(sur.rel_error) * (float(np.std(self.problem.y[self.problem.val])) or 1.0))
+        return min(known) if known else None
+
     def add(self, expr, source: str, *, recognise: bool = True, **notes) -> list[Candidate]:
         """Finish a raw formula (refine, recognise) and add the results."""
         if self.remaining() <= 0 and self.candidates:
             return []
-        new = finish(expr, self.problem, source, recognise=recognise,
+        new = finish(expr, self.problem, source, recognise=recognise, noise=self.noise_level(),
                      max_seconds=min(8.0, max(self.remaining(), 1.0)), **notes)
         self.candidates.extend(new)
         return new
@@ -95,6 +105,7 @@ def discover(
     strategies: list[tuple[str, Strategy, float]] | None = None,
     threads: int | None = 1,
     min_rows: int = 10,
+    sigma: str | None = None,
 ) -> Discovery:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
@@ -110,14 +121,24 @@ def discover(
     strategies : override the search stages (advanced).
     threads : torch threads (default 1, the fastest for tables of this size).
     min_rows : fewest usable rows accepted (default 10).
+    sigma : a column of per-row standard uncertainties of the target (error bars); it is not a
+        feature.  Fits become weighted least squares (weights ``1/sigma**2``), formulas are
+        chosen by chi-square, and the result reports chi-square per degree of freedom.
+        Every value must be a finite number > 0 (else :class:`kansci.InputError`).
 
     Returns
     -------
     Discovery
+        Its ``constants`` table gives each constant of the formula with its standard error
+        and 95 % interval; ``noise`` the estimated noise level of the target.
+
+    The formula is chosen by minimum description length at the estimated noise level (see
+    ``kansci.discovery._criterion``); tables of fewer than 20 rows without error bars, which
+    cannot hold rows out, are judged by leave-one-out error instead.
     """
     start = time.perf_counter()
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
-                           min_rows=min_rows)
+                           min_rows=min_rows, sigma=sigma)
     ctx = Context(problem=problem, deadline=start + float(time_limit), seed=int(seed))
     stages = strategies if strategies is not None else _default_strategies()
     history = []
@@ -151,17 +172,23 @@ def discover(
     if not ctx.candidates:
         raise DiscoveryError("no candidate formula was found in the time available; allow more time",
                              stage=ctx.diagnostics.get("stage", "fit"))
-    error, slack = None, 1.0
-    if len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train):
+    train = problem.train
+    noise = estimate_noise(problem, ctx.candidates, ctx.shared.get("surrogate"),
+                           neighbours=neighbour_noise(problem.X[train], problem.y[train],
+                                                      rng=np.random.default_rng(seed)))
+    small = len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train)
+    if small and problem.sigma is None:  # too few rows to hold out, no error bars: leave one out
         yt = problem.y[problem.train]
         relative = bool((np.all(yt > 0) or np.all(yt < 0)) and np.abs(yt).max() > 10 * np.abs(yt).min())
-        loo = {id(c): loo_rmse(c, problem, relative=relative) for c in ctx.candidates}  # too few rows to hold out
-        error, slack = (lambda c: loo[id(c)]), 3.0
-    chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=error, exact_slack=slack)
+        loo = {id(c): loo_rmse(c, problem, relative=relative) for c in ctx.candidates}
+        chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=lambda c: loo[id(c)],
+                        exact_slack=3.0)
+    else:
+        chosen, _ = choose_by_codelength(ctx.candidates, problem, noise)
     front = pareto_front(ctx.candidates)
     if chosen not in front:
         front = sorted([*front, chosen], key=lambda c: c.complexity)
     rows = front_table(front, chosen, problem.y_scale)
     return Discovery(chosen, rows, problem, model=ctx.shared.get("model"),
                      history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note"]),
-                     seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics)
+                     seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics, noise=noise)
