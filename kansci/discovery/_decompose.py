@@ -21,6 +21,7 @@ import sympy
 from .._timeout import CallTimeout, time_limit
 from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
+from ._leafcheck import rerank_on_data
 from ._monomial import monomial_candidates
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
@@ -31,6 +32,10 @@ __all__ = ["solve_by_decomposition", "Node", "solve"]
 log = logging.getLogger("kansci")
 
 _LIBRARY = Library.default()
+#: Composed formulas re-checked on the real rows before six are finished.
+RECHECK = 14
+#: Alternatives per child composed besides every child's first choice (one child at a time).
+ALTERNATIVES = 3
 
 
 @dataclass
@@ -197,7 +202,7 @@ def _combine(node, y, children_results, op, search):
     if any(not r for r in children_results):
         return []
     choices = [tuple(0 for _ in children_results)]
-    for alt in (1, 2):
+    for alt in range(1, ALTERNATIVES + 1):
         for c, r in enumerate(children_results):
             if len(r) > alt:
                 choices.append(tuple(alt if i == c else 0 for i in range(len(children_results))))
@@ -346,9 +351,24 @@ def _try_symmetries(node, y, search):
 
 
 # ----------------------------------------------------------------------- solve
+#: Above this relative surrogate error (noisy data), fitting it is weak evidence for a formula
+#: with fitted constants: the search goes on to the splits unless the formula has at most one.
+NOISY = 1e-3
+
+
 def _good(found, search, max_complexity: int = 14) -> bool:
-    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node."""
-    return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
+    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node.
+
+    On noisy data many mimics fit to the surrogate's (noise-level) accuracy; one with several
+    fitted constants does not stop the search, so the splits can find the law (the chooser
+    weighs them all by description length).  Only an overall scale and offset may be fitted.
+    """
+    if not found or found[0][0] > search.tol or complexity(found[0][1]) > max_complexity:
+        return False
+    if search.eps <= NOISY:
+        return True
+    body = found[0][1].as_coeff_Add()[1].as_coeff_Mul()[1]
+    return not body.atoms(sympy.Float)
 
 
 def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
@@ -412,6 +432,9 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     search = Search(deadline=ctx.deadline - 0.15 * max(ctx.remaining(), 0), eps=max(sur.rel_error, 1e-7), rng=rng)
     results = solve(root, search)
     log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
+    # the surrogate ranked them; the real rows decide which are finished (see _leafcheck)
+    results = rerank_on_data(results[:RECHECK], p, seed=ctx.seed,
+                             deadline=time.perf_counter() + 0.1 * max(ctx.remaining(), 0))
     for err, expr in results[:6]:
         if ctx.remaining() <= 0:
             break
