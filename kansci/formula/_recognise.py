@@ -60,6 +60,9 @@ MAX_CONSTANTS = 30
 #: A formula with more constants than this, once identities are fixed, is not recognised
 #: constant by constant (a mimic keeps its floats).
 MAX_RECOGNISED = 4
+#: A formula whose residual standard deviation exceeds the noise by this factor does not
+#: describe the data: its constants are not recognised (only identities are fixed).
+MISFIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ def recognise_constants(
     noise : float, optional
         Noise standard deviation of ``y`` in the units of the (weighted) RMSE, e.g. estimated
         from the best fit of the data; it narrows the intervals of a formula that fits worse
-        than the noise.  Default: the refined fit's own residual variance.
+        than the noise, and a formula whose residuals exceed it by more than ``MISFIT`` (1.5)
+        times gets no constant recognised.  Default: the refined fit's own residual variance.
     absolute_sigma : bool
         The weights are ``1/sigma**2`` of known error bars: the residual variance is 1.
 
@@ -186,9 +190,12 @@ def recognise_with_record(
     per_row = float(np.sum(data.w)) / data.n  # RMSE units -> weighted residual units per row
     cov, sse, dof = unscaled_covariance(ref.model, data, ref.params) if ref.model.k else (None, 0.0, 1)
     s2 = 1.0 if absolute_sigma else sse / dof
+    floor = (atol * data.scale) ** 2 * per_row
     if noise is not None and np.isfinite(noise) and noise > 0:
         s2 = min(s2, float(noise) ** 2 * per_row)
-    s2 = max(s2, (atol * data.scale) ** 2 * per_row)
+        if sse / dof > MISFIT**2 * max(float(noise) ** 2 * per_row, floor):
+            max_recognised = 0  # the formula does not describe the data: only identities
+    s2 = max(s2, floor)
     intervals = (estimates(ref.model, data, ref.params, cov, s2, level=level, method=interval_method)
                  if ref.model.k else [])
     if tol is not None:

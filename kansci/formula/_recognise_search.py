@@ -35,6 +35,10 @@ _CHANCE = 0.1  # an elaborate constant needs fewer expected chance matches than 
 #: ... and a simple one (2, pi, 1/2) fewer than this within its 95 % interval: where a
 #: handful of nice constants fit the interval, naming one of them is not a measurement
 _CHANCE_SIMPLE = 0.5
+#: ... counting the nice constants up to this much costlier as its rivals (2, 3 and 4 for pi)
+_RIVAL_COST = 0.5
+#: The degenerate step looks ahead to the end only for formulas with at most this many constants.
+_LOOKAHEAD_MAX_CONSTANTS = 8
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class Search:
         self.weight = float(np.sum(data.w))
         self.s2 = max(float(s2), 1e-300)  # residual variance per row, weighted units
         self.bounds = bounds  # reference Dummy -> (lower, upper) of its 95 % interval
+        self.exploring = False  # inside a look-ahead run of degenerate_step
+        self.max_recognised: int | None = None
         self.t = float(scipy.stats.t.ppf(0.975, max(data.n - ref.model.k, 1)))
         # one noise variance in SSE units: the budget is its chi-square(k) 99.9 % quantile
         quantile = float(scipy.stats.chi2.ppf(0.999, max(ref.model.k, 1)))
@@ -83,13 +89,15 @@ class Search:
         within the threshold and every value lies in its constant's interval."""
         m, fit = state.fit.model, state.fit
         conditional = {}
-        var = None
+        var = degenerate = None
         for i, value in subs.items():
             lo, hi = self.bounds.get(m.dummies[i], (-np.inf, np.inf))
             if not (np.isfinite(lo) and np.isfinite(hi)):
                 # degenerate in the reference: once the others are fixed, its own interval
                 if var is None:
-                    var, _ = analyse(m.jacobian(self.data, fit.params))
+                    var, degenerate = analyse(m.jacobian(self.data, fit.params))
+                if degenerate[i]:  # still a direction the data cannot see: any value will do
+                    continue
                 se = float(np.sqrt(max(var[i], 0.0) * self.s2))
                 lo, hi = fit.params[i] - self.t * se, fit.params[i] + self.t * se
                 conditional[m.dummies[i]] = ConstantEstimate(-1, float(fit.params[i]), se, lo, hi)
@@ -187,21 +195,22 @@ class Search:
 
         Identities (0, +-1) always count (they remove a term or a factor; the interval and
         the description length decide); a simple constant needs fewer than ``_CHANCE_SIMPLE``
-        expected chance matches of its cost within its 95 % interval, an elaborate one
-        fewer than ``_CHANCE`` within the wider of that interval and ``half_width``.
+        expected chance matches of constants at most ``_RIVAL_COST`` costlier within its 95 %
+        interval, an elaborate one fewer than ``_CHANCE`` of its own cost within the wider of
+        that interval and ``half_width``.
         """
         if c.cost <= 0:
             return True
         lo, hi = self.bounds.get(dummy, (-np.inf, np.inf))
         own = 0.5 * (hi - lo) if np.isfinite(hi - lo) else current  # degenerate in the reference
-        if c.cost <= _SIMPLE_COST:
-            width, bound = own, _CHANCE_SIMPLE
+        if c.cost <= _SIMPLE_COST:  # competitors: constants up to one unit costlier
+            width, bound, cost = own, _CHANCE_SIMPLE, c.cost + _RIVAL_COST
         else:
-            width, bound = max(half_width, own), _CHANCE
+            width, bound, cost = max(half_width, own), _CHANCE, c.cost
         if not np.isfinite(width):
             return False
         chance = expected_chance_matches(
-            value, width, c.cost, role, max_denominator=self.max_denominator
+            value, width, cost, role, max_denominator=self.max_denominator
         )
         return chance <= bound
 
@@ -250,14 +259,22 @@ class Search:
         return new
 
     def degenerate_step(self, state: State, degenerate: np.ndarray) -> State | None:
+        """Set one constant of a direction the data cannot see to its identity.
+
+        Deepest first, the option that leaves the other floats nicest wins; when several
+        leave them all nice, the greedy search is carried to its end from each (at the top
+        level only) and the one of least description length wins: which of ``a/(b*x + c)``'s
+        three constants becomes 1 decides whether the rest reads ``20*pi/3`` or ``3/(20*pi)``.
+        """
         fit = state.fit
         slots = slots_of(fit.model.template, fit.model.dummies)
-        best: tuple[tuple, State] | None = None
+        scored: list[tuple[tuple, State]] = []
         order = sorted(np.flatnonzero(degenerate), key=lambda i: -slots[i].depth)
         tried = 0
         for i in order:
-            if tried >= 2 * _LOOKAHEAD or (best is not None and best[0][0] == 0):
-                break  # deepest first; stop once an option leaves every float nice
+            nice_found = sum(1 for sc, _ in scored if sc[0] == 0)
+            if tried >= 2 * _LOOKAHEAD or nice_found >= (_LOOKAHEAD if not self.exploring else 1):
+                break  # deepest first; stop once enough options leave every float nice
             tried += 1
             if slots[i].role == "add":
                 identity = sympy.S.Zero
@@ -266,11 +283,19 @@ class Search:
             new = self.edit(state, {int(i): identity})
             if new is None:
                 continue
-            score = (-self.not_nice(new.fit), slots[i].depth, -new.fit.rmse)
-            if best is None or score > best[0]:
-                best = (score, new)
-        if best is None:
+            scored.append(((-self.not_nice(new.fit), slots[i].depth, -new.fit.rmse), new))
+        if not scored:
             return None
+        top = max(sc[0] for sc, _ in scored)
+        ties = [st for sc, st in scored if sc[0] == top]
+        best = (None, max(scored, key=lambda t: t[0])[1])
+        if len(ties) > 1 and not self.exploring and fit.model.k <= _LOOKAHEAD_MAX_CONSTANTS:
+            self.exploring = True
+            try:
+                ends = [(self.codelength(self.run(st, self.max_recognised).fit), k) for k, st in enumerate(ties)]
+            finally:
+                self.exploring = False
+            best = (None, ties[min(ends)[1]])
         logger.debug("recognise: degenerate constant fixed -> %s", best[1].fit.expr)
         return best[1]
 
@@ -351,6 +376,7 @@ class Search:
 
     def run(self, state: State, max_recognised: int | None) -> State:
         """Greedy steps; returns the state of least description length on the way."""
+        self.max_recognised = max_recognised
         best, best_len = state, self.codelength(state.fit)
         # identities first: a term or factor the data do not need
         new = self.snap_step(state, costs=(0.0,)) if state.fit.model.k > 1 else None
