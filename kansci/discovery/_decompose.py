@@ -351,24 +351,9 @@ def _try_symmetries(node, y, search):
 
 
 # ----------------------------------------------------------------------- solve
-#: Above this relative surrogate error (noisy data), fitting it is weak evidence for a formula
-#: with fitted constants: the search goes on to the splits unless the formula has at most one.
-NOISY = 1e-3
-
-
 def _good(found, search, max_complexity: int = 14) -> bool:
-    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node.
-
-    On noisy data many mimics fit to the surrogate's (noise-level) accuracy; one with several
-    fitted constants does not stop the search, so the splits can find the law (the chooser
-    weighs them all by description length).  Only an overall scale and offset may be fitted.
-    """
-    if not found or found[0][0] > search.tol or complexity(found[0][1]) > max_complexity:
-        return False
-    if search.eps <= NOISY:
-        return True
-    body = found[0][1].as_coeff_Add()[1].as_coeff_Mul()[1]
-    return not body.atoms(sympy.Float)
+    """A formula that fits to the surrogate's accuracy and is simple: stop searching this node."""
+    return bool(found) and found[0][0] <= search.tol and complexity(found[0][1]) <= max_complexity
 
 
 def _relevant(node: Node, y: np.ndarray, search: Search) -> list[int]:
