@@ -115,3 +115,18 @@ def test_a_recognised_constant_is_shown_with_the_value_it_replaced():
     assert row["recognised"] == "pi" and row["in_interval"] is True
     assert row["lower"] <= row["fitted"] <= row["upper"] and row["fitted"] != row["value"]
     assert np.isfinite(d.noise) and d.noise < 0.01 * np.std(df["y"])
+
+
+@pytest.mark.parametrize("law", ["rational", pytest.param("parabola", marks=pytest.mark.slow)])
+def test_noisy_laws_do_not_come_back_dressed_as_exact(law):
+    """At 1% noise: whatever is chosen, a formula without fitted floats must fit to the noise,
+    every recognised constant must lie in its own interval, and there are at most four."""
+    rng = np.random.default_rng(7)
+    u, v = rng.uniform(0, 5, 1500), rng.uniform(0, 5, 1500)
+    clean = u * v / (1 + u**2) if law == "rational" else 0.35 * u**2 + np.sin(v)
+    y = clean + 0.01 * np.sqrt(np.mean(clean**2)) * rng.standard_normal(1500)
+    d = kansci.discover(pd.DataFrame({"u": u, "v": v, "y": y}), target="y", time_limit=20, seed=0)
+    recognised = d.constants[d.constants["recognised"].notna()]
+    assert recognised["in_interval"].all() and len(recognised) <= 4
+    if not d.formula.expr.atoms(__import__("sympy").Float):
+        assert d.rmse <= 1.5 * d.noise
