@@ -211,7 +211,10 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
 def false_exactness(results: pd.DataFrame) -> tuple[int, int]:
     """Runs whose formula carries a recognised constant outside its own 95 % interval, and
-    runs with more than :data:`MAX_RECOGNISED` recognised constants that are not the law."""
+    runs with more than :data:`MAX_RECOGNISED` recognised constants that are not the law
+    (``(None, None)`` when no run reports its constants)."""
+    if results["n_recognised"].isna().all():  # a solver that does not report its constants
+        return None, None
     outside = results["recognised_outside"].fillna(0).astype(int) > 0
     many = (results["n_recognised"].fillna(0).astype(int) > MAX_RECOGNISED) & ~results["exact"]
     return int(outside.sum()), int(many.sum())
@@ -226,6 +229,12 @@ def failures_by_stage(results: pd.DataFrame) -> pd.DataFrame:
     order = [s for s in STAGE_ORDER if s in table.index]
     order += sorted(s for s in table.index if s not in STAGE_ORDER)
     return table.loc[order]
+
+
+def _counts(outside, many) -> str:
+    if outside is None or (isinstance(outside, float) and math.isnan(outside)):
+        return "-"
+    return f"{int(outside)} + {int(many)}"
 
 
 def _percent(value: float) -> str:
@@ -270,7 +279,7 @@ def format_summary(results: pd.DataFrame, *, per_law: bool = False, title: str =
         lines.append(
             f"{_noise(row.noise):>7} {row.runs:>5} {_percent(row.exact):>7}"
             f" {_percent(row.symbolic):>9} {_percent(row.accurate):>9} {seconds:>9}"
-            f" {row.failed:>7} {f'{row.outside_interval} + {row.many_recognised}':>12}"
+            f" {row.failed:>7} {_counts(row.outside_interval, row.many_recognised):>12}"
         )
     lines += ["", "exact: identical to the law; symbolic: SRBench symbolic solution (up to an",
               "added or multiplied constant); accurate: R^2 > 0.999 on clean held-out rows.",

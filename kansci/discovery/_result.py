@@ -132,8 +132,10 @@ class Discovery:
 
         lines = []
         if self.noise_estimate is not None:
-            how = self.noise_estimate.method
-            lines.append(f"noise: {self.noise:.3g} (estimated from {how})" if how != "error bars"
+            how = {"best_formula": "the best formula's held-out error",
+                   "surrogate": "the KAN surrogate's held-out error",
+                   "neighbours": "nearest neighbours"}.get(self.noise_estimate.method)
+            lines.append(f"noise: {self.noise:.3g} (estimated from {how})" if how
                          else f"noise: error bars (RMS {self.noise:.3g})")
         if math.isfinite(self.chi2_dof):
             lines.append(f"chi2/dof = {self.chi2_dof:.3g}")
