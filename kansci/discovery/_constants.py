@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .._timeout import CallTimeout, time_limit
 from ..formula import constant_errors
 from ._candidates import Candidate, train_rows
 from ._noise import ROUNDING
@@ -18,8 +19,10 @@ __all__ = ["COLUMNS", "constants_table", "chi2_per_dof", "format_constant"]
 log = logging.getLogger("kansci")
 
 COLUMNS = ["name", "value", "std_error", "lower", "upper", "recognised", "fitted", "in_interval"]
-#: Profile-likelihood intervals are checked for formulas with at most this many constants.
-PROFILE_MAX = 6
+#: Profile-likelihood intervals are checked for formulas with at most this many constants ...
+PROFILE_MAX = 4
+#: ... and for at most this many seconds (then the Jacobian's intervals are reported).
+PROFILE_SECONDS = 3.0
 
 
 def constants_table(chosen: Candidate, problem) -> pd.DataFrame:
@@ -39,15 +42,21 @@ def constants_table(chosen: Candidate, problem) -> pd.DataFrame:
     small = weights is None and np.array_equal(problem.val, problem.train)
     method = "jackknife" if small else ("auto" if chosen.n_params <= PROFILE_MAX else "wald")
     if chosen.n_params:
+        options = dict(weights=weights, absolute_sigma=weights is not None, inflate=True,
+                       min_sigma=_floor(problem, weights))
+        args = (chosen.expr, problem.symbols, problem.X[rows], problem.y[rows])
+        est = []
         try:
-            est = constant_errors(
-                chosen.expr, problem.symbols, problem.X[rows], problem.y[rows], weights=weights,
-                absolute_sigma=weights is not None, inflate=True, min_sigma=_floor(problem, weights),
-                method=method,
-            )
+            with time_limit(PROFILE_SECONDS if method != "wald" else 30.0):
+                est = constant_errors(*args, method=method, **options)
+        except CallTimeout:  # profiles or jackknife took too long: the Jacobian's intervals
+            log.debug("%s intervals timed out for %s; using Wald intervals", method, chosen.expr)
+            try:
+                est = constant_errors(*args, method="wald", **options)
+            except Exception as exc:
+                log.debug("constant errors failed for %s: %s", chosen.expr, exc)
         except Exception as exc:  # a formula whose Jacobian cannot be taken: values only
             log.debug("constant errors failed for %s: %s", chosen.expr, exc)
-            est = []
         for e in est:
             out.append(dict(name=f"c{len(out)}", value=e.value, std_error=e.std_error, lower=e.lower,
                             upper=e.upper, recognised=None, fitted=None, in_interval=None))
