@@ -163,7 +163,7 @@ def rounded(template, dummies, values, intervals: list[ConstantEstimate] | None 
     useful where the data cannot tell 0.9994 from 1 (few rows, real measurements, noise).
     With ``intervals`` (the estimates of the parameters, in ``dummies`` order) a constant may
     only become a value inside its 95 % interval that a chance match would not explain
-    (fewer than 0.5 nice constants of at most its cost + 0.5 expected there, as in recognition),
+    (fewer than 0.5 nice constants of at most its cost + 0.25 expected there, as in recognition),
     and a formula with more than ``max_recognised`` constants other than +-1 is not
     rounded; without intervals the relative ``window`` decides.
 
@@ -192,7 +192,7 @@ def rounded(template, dummies, values, intervals: list[ConstantEstimate] | None 
             wide = float(np.clip(half / abs(value), 1e-12, 1.0)) if value else 1.0
             options = [c for c in nice_candidates(value, role, window=wide)
                        if c.value != 0 and lo <= c.number <= hi
-                       and (c.cost <= 0 or expected_chance_matches(value, half, c.cost + 0.5, role) <= 0.5)]
+                       and (c.cost <= 0 or expected_chance_matches(value, half, c.cost + 0.25, role) <= 0.5)]
         if not options:
             return None
         best = min(options, key=lambda c: (c.cost, abs(c.number - value)))

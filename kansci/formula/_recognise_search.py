@@ -35,8 +35,8 @@ _CHANCE = 0.1  # an elaborate constant needs fewer expected chance matches than 
 #: ... and a simple one (2, pi, 1/2) fewer than this within its 95 % interval: where a
 #: handful of nice constants fit the interval, naming one of them is not a measurement
 _CHANCE_SIMPLE = 0.5
-#: ... counting the nice constants up to this much costlier as its rivals (2, 3 and 4 for pi)
-_RIVAL_COST = 0.5
+#: ... counting the nice constants up to this much costlier as its rivals (3 for pi)
+_RIVAL_COST = 0.25
 #: The degenerate step looks ahead to the end only for formulas with at most this many constants.
 _LOOKAHEAD_MAX_CONSTANTS = 8
 
