@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["pareto_html", "summary_html"]
+__all__ = ["constants_html", "pareto_html", "summary_html"]
 
 
 def _short(text: str, width: int) -> str:
@@ -52,11 +52,39 @@ def pareto_html(pareto: pd.DataFrame, *, max_rows: int = 8, width: int = 60) -> 
     )
 
 
+def constants_html(constants: pd.DataFrame) -> str:
+    """The constants of a formula: value &plusmn; standard error, 95 % interval, recognised form."""
+    if constants is None or len(constants) == 0:
+        return ""
+    rows = []
+    for _, r in constants.iterrows():
+        recognised = r.get("recognised")
+        if isinstance(recognised, str):
+            flag = "" if bool(r.get("in_interval")) else " <strong>outside its interval</strong>"
+            what = f"<code>{html.escape(recognised)}</code> (fitted {_num(r['fitted'], '.6g')}){flag}"
+        else:
+            what = ""
+        rows.append(
+            f"<tr><td>{html.escape(str(r['name']))}</td><td>{_num(r['value'], '.6g')}</td>"
+            f"<td>{_num(r['std_error'], '.2g')}</td>"
+            f"<td>[{_num(r['lower'], '.4g')}, {_num(r['upper'], '.4g')}]</td><td>{what}</td></tr>"
+        )
+    return ("<table><thead><tr><th>constant</th><th>value</th><th>&plusmn; std error</th>"
+            "<th>95% interval</th><th>recognised</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
 def summary_html(latex: str, *, r2: float, rmse: float, complexity: int, seconds: float,
-                 pareto: pd.DataFrame | None = None, title: str | None = None, max_rows: int = 8) -> str:
-    """The law as display math, its held-out scores and (optionally) the Pareto table."""
+                 pareto: pd.DataFrame | None = None, title: str | None = None, max_rows: int = 8,
+                 constants: pd.DataFrame | None = None, noise: float = math.nan,
+                 chi2_dof: float = math.nan) -> str:
+    """The law as display math, its held-out scores, its constants and (optionally) the Pareto table."""
     head = f"<p><strong>{title}</strong></p>" if title else ""
+    extra = ""
+    if math.isfinite(float(noise)):
+        extra += f", noise &asymp; {_num(noise, '.3g')}"
+    if math.isfinite(float(chi2_dof)):
+        extra += f", &chi;&sup2;/dof = {_num(chi2_dof, '.3g')}"
     scores = (f"<p>R&sup2; = {_num(r2, '.6f')} (held out), RMSE = {_num(rmse, '.3g')}, "
-              f"complexity {int(complexity)}, {_num(seconds, '.1f')} s</p>")
+              f"complexity {int(complexity)}, {_num(seconds, '.1f')} s{extra}</p>")
     table = pareto_html(pareto, max_rows=max_rows) if pareto is not None else ""
-    return f"<div>{head}<p>$${html.escape(latex)}$$</p>{scores}{table}</div>"
+    return f"<div>{head}<p>$${html.escape(latex)}$$</p>{scores}{constants_html(constants)}{table}</div>"

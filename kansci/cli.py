@@ -111,6 +111,8 @@ def _print_discovery(d, quiet: bool) -> None:
         late += [f"{name} (skipped)" for name in d.diagnostics.get("skipped", [])]
         if late:
             print(f"time ran out: {', '.join(late)}; the best formula found in time is shown")
+        for line in d.uncertainty_lines():
+            print(line)
 
 
 def _run_discovery(df, target, args, **options):
@@ -150,7 +152,9 @@ def _cmd_discover(args) -> int:
     _check_device(args)
     df = _read_csv(args.data)
     targets = _targets(args.target, df.columns, args.data)
-    d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args)
+    if args.sigma is not None and args.sigma not in df.columns:
+        raise CLIError(f"sigma column {args.sigma!r} not in {args.data}; columns are {list(df.columns)}")
+    d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args, sigma=args.sigma)
     laws = list(d.values()) if len(targets) > 1 else [d]
     for law in laws:
         _print_discovery(law, args.quiet)
@@ -211,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to spend (default 60; shared between several targets)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the result as JSON to this file")
+    p.add_argument("--sigma", metavar="COL",
+                   help="column of per-row uncertainties of the target (error bars; not a feature):"
+                        " weighted fits, chi-square per degree of freedom")
     p.add_argument("--plot", help="save the Pareto front as an image")
     p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
     p.add_argument("--tree", action="store_true",

@@ -316,3 +316,62 @@ def test_dask_missing_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"kansci\[dask\]"):
         run_benchmark([spec("I.12.1", "exact")], tmp_path / "r.csv", scheduler="tcp://nowhere:1")
+
+
+# --- false exactness ----------------------------------------------------------------------------
+
+
+def test_constant_counts_read_the_results_constants():
+    from kansci.bench._task import constant_counts
+
+    result = {"noise": {"sigma": 0.02}, "constants": [
+        {"name": "c0", "value": 1.5, "recognised": None},
+        {"name": "c1", "value": 3.14159, "recognised": "pi", "in_interval": True},
+        {"name": "c2", "value": 0.5, "recognised": "1/2", "in_interval": False},
+    ]}
+    assert constant_counts(result) == {"noise_est": 0.02, "n_constants": 3, "n_recognised": 2,
+                                       "recognised_outside": 1}
+    assert constant_counts({"formula": "x"})["n_recognised"] is None  # a solver without constants
+
+
+def test_summary_counts_false_exactness_at_every_noise_level(tmp_path):
+    def row(law, noise, exact, recognised, outside):
+        base = dict.fromkeys(COLUMNS, "")
+        base.update(id=law, noise=noise, seed=0, n_vars=2, n_train=200, time_limit=1.0, exact=exact,
+                    symbolic=exact, accurate=True, seconds=1.0, status="ok", r2=1.0,
+                    n_recognised=recognised, recognised_outside=outside)  # fmt: skip
+        return base
+
+    rows = [row("A", 0.0, True, 6, 0),  # the true law may carry many constants
+            row("B", 0.0, False, 5, 0),  # a mimic with five recognised constants
+            row("A", 0.01, False, 1, 1),  # a constant outside its interval
+            row("B", 0.01, True, 2, 0),
+            row("A", 0.1, False, 0, 0), row("A", 0.001, False, 3, 0)]
+    path = tmp_path / "r.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarize(read_results(path)).set_index("noise")
+    assert list(summary.index) == [0.0, 0.001, 0.01, 0.1]  # all four levels
+    assert summary["outside_interval"].tolist() == [0, 0, 1, 0]
+    assert summary["many_recognised"].tolist() == [1, 0, 0, 0]
+    assert "false exact" in format_summary(read_results(path))
+    assert len(plot_recovery(read_results(path)).axes[0].get_xticks()) == 4
+
+
+def test_results_written_before_the_constant_columns_still_read_and_append(tmp_path):
+    old = [c for c in COLUMNS if c not in ("noise_est", "n_constants", "n_recognised", "recognised_outside")]
+    path = tmp_path / "old.csv"
+    base = dict.fromkeys(old, "")
+    base.update(id="I.12.1", noise=0.0, seed=0, exact=True, symbolic=True, accurate=True, status="ok")
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=old)
+        writer.writeheader()
+        writer.writerow(base)
+    table = read_results(path)
+    assert len(table) == 1 and table["n_recognised"].isna().all()
+    writer = ResultsWriter(path)
+    writer.append({**base, "id": "I.12.4", "n_recognised": 1})
+    writer.close()
+    assert list(read_results(path)["id"]) == ["I.12.1", "I.12.4"]

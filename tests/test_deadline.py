@@ -50,7 +50,7 @@ def test_a_hanging_simplification_is_abandoned(monkeypatch):
         while True:
             time.sleep(0.01)
 
-    monkeypatch.setattr(candidates, "simplify_formula", hang)
+    monkeypatch.setattr(candidates, "recognise_with_record", hang)
     start = time.perf_counter()
     d = kansci.discover(_table(), "y", time_limit=4, strategies=[
         ("baseline", baseline_strategy, 0.5), ("monomial", monomial_strategy, 1.0)])

@@ -51,7 +51,8 @@ def test_single_target_json_is_unchanged(forces):
     d = kansci.discover(forces[["q", "E", "Fx"]], "Fx", time_limit=10)
     assert isinstance(d, kansci.Discovery)
     assert set(d.to_json()) == {"target", "formula", "latex", "variables", "r2", "rmse", "complexity", "seconds",
-                                "source", "pareto", "diagnostics", "notes", "provenance"}
+                                "source", "pareto", "diagnostics", "notes", "provenance", "constants", "noise",
+                                "chi2_dof"}
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -18,6 +18,7 @@ from ._task import COLUMNS
 __all__ = [
     "ResultsWriter",
     "failures_by_stage",
+    "false_exactness",
     "format_summary",
     "overruns",
     "plot_recovery",
@@ -28,8 +29,13 @@ __all__ = [
 logger = logging.getLogger("kansci")
 
 _BOOL = ("exact", "symbolic", "accurate")
-_FLOAT = ("noise", "time_limit", "r2", "rmse", "complexity", "seconds", "fit_r2", "snap_r2")
-_INT = ("seed", "n_vars", "n_train")
+_FLOAT = ("noise", "time_limit", "r2", "rmse", "complexity", "seconds", "fit_r2", "snap_r2", "noise_est")
+_INT = ("seed", "n_vars", "n_train", "n_constants", "n_recognised", "recognised_outside")
+#: Columns a results file may lack (written before they existed): read as missing values.
+_OPTIONAL = ("noise_est", "n_constants", "n_recognised", "recognised_outside")
+#: A chosen formula with more recognised constants than this that is not the law is a mimic
+#: dressed as exact (false exactness).
+MAX_RECOGNISED = 4
 _KEY = ["id", "noise", "seed"]
 STAGE_ORDER = ("setup", "fit", "pruning", "snapping", "export", "timeout", "crash", "unknown")
 """Stages in pipeline order (``setup``: sampling the data or importing the solver failed),
@@ -77,7 +83,7 @@ def read_results(path: str | os.PathLike[str], *, latest: bool = True) -> pd.Dat
         header = next(reader, None)
         if header is None:
             return _empty()
-        missing = [name for name in COLUMNS if name not in header]
+        missing = [name for name in COLUMNS if name not in header and name not in _OPTIONAL]
         if missing:
             raise ValueError(
                 f"{path} is not a benchmark results file: it lacks the columns {', '.join(missing)}"
@@ -92,7 +98,11 @@ def read_results(path: str | os.PathLike[str], *, latest: bool = True) -> pd.Dat
         logger.warning("%s: skipped %d incomplete line(s)", path, skipped)
     if not records:
         return _empty()
-    table = _typed(pd.DataFrame.from_records(records, columns=header)[list(COLUMNS)])
+    table = pd.DataFrame.from_records(records, columns=header)
+    for name in _OPTIONAL:
+        if name not in table:
+            table[name] = ""
+    table = _typed(table[list(COLUMNS)])
     keyless = table["noise"].isna() | table["seed"].isna() | (table["id"] == "")
     if keyless.any():
         count = int(keyless.sum())
@@ -116,7 +126,9 @@ class ResultsWriter:
         if existing:
             with open(path, encoding="utf-8", newline="") as handle:
                 header = next(csv.reader(handle), [])
-            if tuple(header) != COLUMNS:
+            if not header or any(name not in COLUMNS for name in header) or any(
+                    name not in header and name not in _OPTIONAL for name in COLUMNS
+                ):
                 raise ValueError(
                     f"{path} is not a results file of this benchmark (its columns are "
                     f"{', '.join(header[:8]) or 'none'}...); write to another file"
@@ -125,7 +137,8 @@ class ResultsWriter:
         self._handle = open(path, "a", encoding="utf-8", newline="")
         if existing and not _ends_a_line(path):
             self._handle.write("\n")  # an interrupted write: keep its partial line apart
-        self._writer = csv.DictWriter(self._handle, fieldnames=COLUMNS, extrasaction="ignore")
+        self._columns = tuple(header) if existing else COLUMNS  # an older file keeps its columns
+        self._writer = csv.DictWriter(self._handle, fieldnames=self._columns, extrasaction="ignore")
         if not existing:
             self._writer.writeheader()
             self._flush()
@@ -136,7 +149,7 @@ class ResultsWriter:
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Write one row and flush it to disk."""
-        self._writer.writerow({k: _cell(row.get(k)) for k in COLUMNS})
+        self._writer.writerow({k: _cell(row.get(k)) for k in self._columns})
         self._flush()
 
     def close(self) -> None:
@@ -169,11 +182,15 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         One row per noise level, ascending: ``noise``, ``runs``, ``laws``, the rates (0 to 1)
         ``exact``, ``symbolic`` (SRBench symbolic solution) and ``accurate`` (R^2 > 0.999)
         over all runs (a crash counts as a miss), ``median_seconds`` (over runs that have a
-        time, failures included) and ``failed`` (runs with a crash, timeout or error).
+        time, failures included), ``failed`` (runs with a crash, timeout or error), and the
+        false exactness counts: ``outside_interval`` (chosen formulas carrying a recognised
+        constant outside its own 95 % interval) and ``many_recognised`` (chosen formulas with
+        more than 4 recognised constants that are not the law).
     """
     rows = []
     for noise, group in results.groupby("noise", sort=True):
         seconds = group["seconds"].dropna()
+        outside, many = false_exactness(group)
         rows.append(
             {
                 "noise": float(noise),
@@ -184,10 +201,24 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
                 "accurate": float(group["accurate"].mean()),
                 "median_seconds": float(seconds.median()) if len(seconds) else math.nan,
                 "failed": int((group["status"] != "ok").sum()),
+                "outside_interval": outside,
+                "many_recognised": many,
             }
         )
-    columns = ["noise", "runs", "laws", "exact", "symbolic", "accurate", "median_seconds", "failed"]
+    columns = ["noise", "runs", "laws", "exact", "symbolic", "accurate", "median_seconds", "failed",
+               "outside_interval", "many_recognised"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def false_exactness(results: pd.DataFrame) -> tuple[int, int]:
+    """Runs whose formula carries a recognised constant outside its own 95 % interval, and
+    runs with more than :data:`MAX_RECOGNISED` recognised constants that are not the law
+    (``(None, None)`` when no run reports its constants)."""
+    if results["n_recognised"].isna().all():  # a solver that does not report its constants
+        return None, None
+    outside = results["recognised_outside"].fillna(0).astype(int) > 0
+    many = (results["n_recognised"].fillna(0).astype(int) > MAX_RECOGNISED) & ~results["exact"]
+    return int(outside.sum()), int(many.sum())
 
 
 def failures_by_stage(results: pd.DataFrame) -> pd.DataFrame:
@@ -233,6 +264,11 @@ def _time_line(results: pd.DataFrame) -> str:
             f" finished {abs(o['worst']):.1f} s {sign} the limit ({o['worst_ratio']:.2f}x); "
             f"{o['late']} run(s) beyond 1.1 x limit + 2 s, {o['killed']} killed at the hard limit.")
 
+def _counts(outside, many) -> str:
+    if outside is None or (isinstance(outside, float) and math.isnan(outside)):
+        return "-"
+    return f"{int(outside)} + {int(many)}"
+
 
 def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}%"
@@ -270,16 +306,18 @@ def format_summary(results: pd.DataFrame, *, per_law: bool = False, title: str =
             f"seed{'s' * (n_seeds != 1)}, {n_noise} noise level{'s' * (n_noise != 1)}")  # fmt: skip
     lines = [f"{head} ({title})" if title else head, ""]
     lines.append(f"{'noise':>7} {'runs':>5} {'exact':>7} {'symbolic':>9} {'accurate':>9}"
-                 f" {'median s':>9} {'failed':>7}")  # fmt: skip
+                 f" {'median s':>9} {'failed':>7} {'false exact':>12}")  # fmt: skip
     for row in summary.itertuples(index=False):
         seconds = "-" if math.isnan(row.median_seconds) else f"{row.median_seconds:.1f}"
         lines.append(
             f"{_noise(row.noise):>7} {row.runs:>5} {_percent(row.exact):>7}"
             f" {_percent(row.symbolic):>9} {_percent(row.accurate):>9} {seconds:>9}"
-            f" {row.failed:>7}"
+            f" {row.failed:>7} {_counts(row.outside_interval, row.many_recognised):>12}"
         )
     lines += ["", "exact: identical to the law; symbolic: SRBench symbolic solution (up to an",
               "added or multiplied constant); accurate: R^2 > 0.999 on clean held-out rows.",
+              "false exact: formulas with a recognised constant outside its own 95% interval",
+              f"+ formulas with more than {MAX_RECOGNISED} recognised constants that are not the law.",
               ""]  # fmt: skip
     lines += [_time_line(results), ""]
     stages = failures_by_stage(results)

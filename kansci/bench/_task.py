@@ -44,8 +44,15 @@ COLUMNS = (
     "id", "noise", "seed", "n_vars", "n_train", "time_limit", "truth", "formula",
     "exact", "symbolic", "accurate", "r2", "rmse", "complexity", "seconds",
     "fit_r2", "snap_r2", "pruned_width", "status", "stage", "error",
+    "noise_est", "n_constants", "n_recognised", "recognised_outside",
 )  # fmt: skip
-"""The columns of a result row, in the order of the results file."""
+"""The columns of a result row, in the order of the results file.
+
+``noise_est``: the solver's estimate of the noise standard deviation; ``n_constants``: the
+constants of its formula (fitted and recognised); ``n_recognised``: those replaced by a closed
+form (pi/2, 3/5, ...); ``recognised_outside``: recognised ones whose closed form lies outside the
+95 % interval of the fitted value it replaced (false exactness; from ``to_json()["constants"]``).
+"""
 
 STATUSES = ("ok", "error", "crashed", "timeout")
 """``ok``: the solver returned and its formula was judged; ``error``: an exception;
@@ -247,6 +254,21 @@ def failure_stage(
     return "snapping"
 
 
+def constant_counts(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``noise_est``, ``n_constants``, ``n_recognised``, ``recognised_outside`` of a result
+    (None where the solver does not report constants)."""
+    constants = result.get("constants")
+    noise = result.get("noise")
+    out: dict[str, Any] = {"noise_est": _float(noise.get("sigma")) if isinstance(noise, Mapping) else None,
+                           "n_constants": None, "n_recognised": None, "recognised_outside": None}
+    if not isinstance(constants, list):
+        return out
+    recognised = [c for c in constants if isinstance(c, Mapping) and c.get("recognised")]
+    out.update(n_constants=len(constants), n_recognised=len(recognised),
+               recognised_outside=sum(1 for c in recognised if c.get("in_interval") is False))
+    return out
+
+
 def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Run one law: sample its data, solve within the time limit, judge on clean test rows.
 
@@ -292,6 +314,7 @@ def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[s
 
     diagnostics = result.get("diagnostics") or {}
     width = diagnostics.get("pruned_width")
+    row.update(constant_counts(result))
     row.update(
         formula=" ".join(str(result.get("formula") or "").split()), seconds=seconds,
         complexity=_float(result.get("complexity")), fit_r2=_float(diagnostics.get("fit_r2")),

@@ -1,5 +1,6 @@
 """Bundled data: law tables (the Feynman symbolic-regression table and more) and the planets' orbits."""
 
+from ._errorbars import loglog_errorbars as loglog_errorbars
 from ._feynman import LAW_TABLES as LAW_TABLES
 from ._feynman import FeynmanLaw as FeynmanLaw
 from ._feynman import MissingColumnsError as MissingColumnsError
@@ -21,5 +22,6 @@ __all__ = [
     "feynman_law",
     "feynman_table",
     "kepler",
+    "loglog_errorbars",
     "make_dataset",
 ]

@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
 
-from .._timeout import CallTimeout, time_limit
-from ..formula import complexity, refine_constants
 from ..symbolic import Library, suggest
+from ._leafcheck import rerank_on_data
 from ._monomial import monomial_candidates
 from ._reductions import try_invariant_directions, try_single_combination
 from ._ridge import try_ridge
 from ._provenance import record, surrogate_summary
 from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interaction_stats, pair_symmetries
 from ._surrogate import fit_surrogate
-from ._subproblem import Node, Search, _combine, _good, _ranked, _refit, _rel_error, _size_bound
+from ._subproblem import Node, Search, _combine, _good, _ranked, _rel_error, _size_bound
 from ._terms import term_candidates
 
 __all__ = ["solve_by_decomposition", "Node", "solve"]
@@ -39,6 +37,8 @@ __all__ = ["solve_by_decomposition", "Node", "solve"]
 log = logging.getLogger("kansci")
 
 _LIBRARY = Library.default()
+#: Composed formulas re-checked on the real rows before six are finished.
+RECHECK = 14
 
 
 # ---------------------------------------------------------------------- leaves
@@ -352,11 +352,17 @@ def solve_by_decomposition(ctx, *, surrogate_share: float = 0.45, max_rows: int 
     results = solve(root, search)
     log.debug("decomposition: %d formulas in %.1fs", len(results), time.perf_counter() - start)
     provenance = {"stage": "decompose", "surrogate": surrogate_summary(sur), "tree": search.trail.root}
+    first = results[0][1] if results else None
+    # the surrogate ranked them; the real rows decide which are finished (see _leafcheck)
+    origins: dict = {}
+    results = rerank_on_data(results[:RECHECK], p, seed=ctx.seed, origins=origins,
+                             deadline=time.perf_counter() + 0.1 * max(ctx.remaining(), 0))
     for i, (err, expr) in enumerate(results[:6]):
         if ctx.remaining() <= 0:
             break
-        ctx.add(expr, "decompose", surrogate_error=err, tree=_tree_of(search, root, expr, p),
-                provenance=provenance if i == 0 else {**provenance, "tree": None, "rank": i})
+        built = origins.get(expr, expr)  # the formula as the search built it (before the refit)
+        ctx.add(expr, "decompose", surrogate_error=err, tree=_tree_of(search, root, built, p),
+                provenance=provenance if built == first else {**provenance, "tree": None, "rank": i})
 
 
 def _tree_of(search: Search, root: Node, expr, problem):

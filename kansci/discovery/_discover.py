@@ -15,7 +15,9 @@ from .._progress import progress_bar
 from .._threads import use_threads
 from .._timeout import CallTimeout, time_limit
 from ._candidates import Candidate, fallback_candidates, finish, loo_rmse
+from ._criterion import choose_by_codelength
 from ._large import REFIT_ROWS, SEARCH_ROWS, rescore_on_all_rows, search_problem
+from ._noise import estimate_noise, neighbour_noise
 from ._pareto import choose, front_table, pareto_front
 from ._problem import Problem, make_problem
 from ._multi import Discoveries, discover_many
@@ -54,11 +56,21 @@ class Context:
         floor = 1e-9 * self.problem.y_scale
         return any(c.exact and c.rmse <= floor for c in self.candidates)
 
-    def add(self, expr, source: str, *, recognise: bool = True, **notes) -> list[Candidate]:
-        """Finish a raw formula (refine, recognise) and add the results."""
-        if self.remaining() <= 0 and self.candidates:
+    def noise_level(self) -> float | None:
+        """The noise as far as known now: the best held-out RMSE of a formula or the surrogate."""
+        known = [c.rmse for c in self.candidates if np.isfinite(c.rmse)]
+        sur = self.shared.get("surrogate")
+        if sur is not None and np.isfinite(getattr(sur, "rel_error", np.nan)):
+            known.append(float(sur.rel_error) * (float(np.std(self.problem.y[self.problem.val])) or 1.0))
+        return min(known) if known else None
+
+    def add(self, expr, source: str, *, recognise: bool = True, always: bool = False,
+            **notes) -> list[Candidate]:
+        """Finish a raw formula (refine, recognise) and add the results (``always``: even when
+        the stage's time is up, for the comparison every answer needs)."""
+        if self.remaining() <= 0 and self.candidates and not always:
             return []
-        new = finish(expr, self.problem, source, recognise=recognise,
+        new = finish(expr, self.problem, source, recognise=recognise, noise=self.noise_level(),
                      max_seconds=min(8.0, max(self.remaining(), 1.0)), **notes)
         self.candidates.extend(new)
         return new
@@ -186,6 +198,7 @@ def discover(
     device=None,
     search_rows: int | None = SEARCH_ROWS,
     refit_rows: int = REFIT_ROWS,
+    sigma: str | None = None,
 ) -> Discovery | Discoveries:
     """Find a closed-form law ``target = f(other columns)`` in a table.
 
@@ -213,12 +226,25 @@ def discover(
         scored on all held-out rows, the constants of the best refitted on up to
         ``refit_rows`` training rows first (see ``kansci.discovery._large``).
     refit_rows : training rows used by that final refit of constants.
+    sigma : a column of per-row standard uncertainties of the target (error bars); it is not a
+        feature.  Fits become weighted least squares (weights ``1/sigma**2``), formulas are
+        chosen by chi-square, and the result reports chi-square per degree of freedom.
+        Every value must be a finite number > 0 (else :class:`kansci.InputError`).
 
     Returns
     -------
     Discovery, or Discoveries for a list of targets
+        Its ``constants`` table gives each constant of the formula with its standard error
+        and 95 % interval; ``noise`` the estimated noise level of the target.
+
+    The formula is chosen by minimum description length at the estimated noise level (see
+    ``kansci.discovery._criterion``); tables of fewer than 20 rows without error bars, which
+    cannot hold rows out, are judged by leave-one-out error instead.
     """
     if not isinstance(target, str):  # several targets: one discovery each (see _multi)
+        if sigma is not None:
+            raise ValueError("sigma gives the error bars of one target; discover each target on its own "
+                             "with its own sigma column")
         return discover_many(df, target, discover, features=features, time_limit=time_limit, seed=seed,
                              val_fraction=val_fraction, progress=progress, strategies=strategies,
                              threads=threads, min_rows=min_rows, device=device, search_rows=search_rows,
@@ -228,7 +254,7 @@ def discover(
     if search_rows is not None and int(search_rows) < 2 * min_rows:
         raise ValueError(f"search_rows must be None or at least {2 * min_rows}, got {search_rows}")
     problem = make_problem(df, target, features=features, val_fraction=val_fraction, seed=seed,
-                           min_rows=min_rows)
+                           min_rows=min_rows, sigma=sigma)
     searched = search_problem(problem, search_rows, seed)
     reserve = final_reserve(time_limit)
     if searched is not problem:  # a subsampled search leaves time to score (and refit) on every row
@@ -254,12 +280,18 @@ def discover(
     if not ctx.candidates:
         raise DiscoveryError("no candidate formula could be evaluated on this table",
                              stage=ctx.diagnostics.get("stage", "fit"))
-    error, slack = None, 1.0
-    if len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train):
-        loo = _loo_errors(ctx.candidates, problem, until=start + float(time_limit) - reserve / 4)
-        error, slack = (lambda c: loo[id(c)]), 3.0
+    train = problem.train
+    noise = estimate_noise(problem, ctx.candidates, ctx.shared.get("surrogate"),
+                           neighbours=neighbour_noise(problem.X[train], problem.y[train],
+                                                      rng=np.random.default_rng(seed)))
     make_readable(ctx.candidates, problem)  # the forms shown and compared: simplest equivalent ones
-    chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=error, exact_slack=slack)
+    small = len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train)
+    if small and problem.sigma is None:  # too few rows to hold out, no error bars: leave one out
+        loo = _loo_errors(ctx.candidates, problem, until=start + float(time_limit) - reserve / 4)
+        chosen = choose(ctx.candidates, len(problem.val), problem.y_scale, error=lambda c: loo[id(c)],
+                        exact_slack=3.0)
+    else:
+        chosen, _ = choose_by_codelength(ctx.candidates, problem, noise)
     front = pareto_front(ctx.candidates)
     if chosen not in front:
         front = sorted([*front, chosen], key=lambda c: c.complexity)
@@ -269,4 +301,5 @@ def discover(
     return Discovery(chosen, rows, problem, model=ctx.shared.get("model"),
                      history=pd.DataFrame(history, columns=["stage", "seconds", "candidates", "best_rmse", "note",
                                                             "chosen"]),
-                     seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics)
+                     seconds=time.perf_counter() - start, diagnostics=ctx.diagnostics, noise=noise,
+                     until=start + float(time_limit))

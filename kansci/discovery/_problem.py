@@ -18,6 +18,9 @@ __all__ = ["Problem", "make_problem", "MIN_ROWS"]
 log = logging.getLogger("kansci")
 
 MIN_ROWS = 10
+#: With error bars, tables below this many rows hold none out: the chi-square of the error
+#: bars judges the formulas, and every row pins down the constants.
+SIGMA_ALL_ROWS = 50
 
 
 @dataclass
@@ -36,6 +39,13 @@ class Problem:
     val: np.ndarray
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    sigma: np.ndarray | None = None  # per-row standard uncertainty of y (error bars), or None
+    sigma_column: str | None = None
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """Least-squares weights ``1/sigma**2`` of the rows, or None without error bars."""
+        return None if self.sigma is None else 1.0 / self.sigma**2
 
     @property
     def n_vars(self) -> int:
@@ -85,12 +95,15 @@ def make_problem(
     val_fraction: float = 0.2,
     seed: int = 0,
     min_rows: int = MIN_ROWS,
+    sigma: str | None = None,
 ) -> Problem:
     """Validate ``df`` and build a :class:`Problem`.
 
     Rows with NaN or inf in the used columns are dropped with a warning; constant input
     columns are dropped with a warning; everything else that is wrong raises
-    :class:`kansci.InputError` with a message that says what to do.
+    :class:`kansci.InputError` with a message that says what to do.  ``sigma`` names a
+    column of per-row standard uncertainties of the target (not a feature); every value
+    must be a finite number > 0.
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -103,8 +116,12 @@ def make_problem(
     target = str(target)
     if target not in df.columns:
         raise InputError(f"target column {target!r} not found; columns are {list(df.columns)}")
+    sigma_values = None
+    if sigma is not None:
+        sigma = str(sigma)
+        sigma_values = _sigma_column(df, sigma, target, features)
     if features is None:
-        features = [c for c in df.columns if c != target]
+        features = [c for c in df.columns if c not in (target, sigma)]
     else:
         features = [str(c) for c in features]
         missing = [c for c in features if c not in df.columns]
@@ -117,6 +134,8 @@ def make_problem(
     table = _numeric_frame(df[[*features, target]], "all columns")
     values = table.to_numpy()
     finite = np.isfinite(values).all(axis=1)
+    if sigma_values is not None:
+        sigma_values = sigma_values[np.asarray(finite)]
     dropped = int((~finite).sum())
     notes = []
     if not np.isfinite(table[target].to_numpy()).any():
@@ -148,10 +167,39 @@ def make_problem(
     variables = symbols_for(features, table[features])
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(y))
-    n_val = int(round(len(y) * val_fraction)) if len(y) >= 2 * MIN_ROWS else 0
+    hold_out = len(y) >= 2 * MIN_ROWS and (sigma_values is None or len(y) >= SIGMA_ALL_ROWS)
+    n_val = int(round(len(y) * val_fraction)) if hold_out else 0
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     if n_val == 0:
         val = train  # too few rows for a hold-out: validate on the training rows
-        notes.append("fewer than 20 rows: validation uses the training rows")
+        notes.append("fewer than 20 rows: validation uses the training rows" if sigma_values is None else
+                     f"fewer than {SIGMA_ALL_ROWS} rows with error bars: all rows fit, chi-square judges")
     return Problem(X=X, y=y, columns=list(features), target=target, variables=variables,
-                   train=train, val=val, dropped_rows=dropped, notes=notes)
+                   train=train, val=val, dropped_rows=dropped, notes=notes, sigma=sigma_values,
+                   sigma_column=sigma)
+
+
+def _sigma_column(df: pd.DataFrame, sigma: str, target: str, features) -> np.ndarray:
+    """The error-bar column as floats; InputError unless every value is finite and > 0."""
+    if sigma not in df.columns:
+        raise InputError(f"sigma column {sigma!r} not found; columns are {list(df.columns)}")
+    if sigma == target:
+        raise InputError(f"the sigma column {sigma!r} is the target; name the column of its uncertainties")
+    if features is not None and sigma in features:
+        raise InputError(f"the sigma column {sigma!r} is also listed as a feature")
+    raw = df[sigma]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna()
+    if bad.any() or pd.api.types.is_bool_dtype(raw):
+        example = raw[bad].iloc[0] if bad.any() else raw.iloc[0]
+        raise InputError(f"sigma column {sigma!r} must be numeric; found {example!r}")
+    values = values.to_numpy(float)
+    if not np.all(np.isfinite(values)):
+        row = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise InputError(f"sigma column {sigma!r} has a missing or infinite value (row {row}); "
+                         "every row needs a finite uncertainty > 0")
+    if np.any(values <= 0):
+        row = int(np.flatnonzero(values <= 0)[0])
+        raise InputError(f"sigma column {sigma!r} has a value <= 0 ({values[row]:g} in row {row}); "
+                         "uncertainties must be > 0")
+    return values

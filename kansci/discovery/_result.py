@@ -35,6 +35,16 @@ class Discovery:
         leaves of the decomposition; the pruned network and its snapped edges).
     r2, rmse : float
         Of the chosen formula on the held-out rows.
+    constants : DataFrame
+        Each constant of the formula: name (c0, c1, ...), value, std_error, lower and upper
+        (95 % interval), recognised (the closed form that replaced a fitted value, or None),
+        fitted (the value it replaced) and in_interval (whether the closed form lies in the
+        fitted value's interval).
+    noise : float
+        The estimated noise standard deviation of the target (its units); ``noise_estimate``
+        says how it was estimated.
+    chi2_dof : float
+        Chi-square per degree of freedom of the formula with error bars (``sigma=``), else NaN.
     seconds : float
     target : str
     diagnostics : dict
@@ -45,7 +55,10 @@ class Discovery:
     """
 
     def __init__(self, chosen: Candidate, front: list[dict], problem, *, model=None, history=None,
-                 seconds: float = math.nan, diagnostics: dict | None = None) -> None:
+                 seconds: float = math.nan, diagnostics: dict | None = None, noise=None,
+                 until: float | None = None) -> None:
+        from ._constants import chi2_per_dof, constants_table
+
         self.formula = Formula(chosen.expr, problem.variables)
         self.r2 = float(chosen.r2)
         self.rmse = float(chosen.rmse)
@@ -59,6 +72,10 @@ class Discovery:
         self.diagnostics = dict(diagnostics or {})
         self.notes = list(problem.notes)
         self.tree = _tree(chosen, problem, str(self.formula))
+        self.noise_estimate = noise
+        self.noise = float(noise.sigma) if noise is not None else math.nan
+        self.chi2_dof = chi2_per_dof(chosen, problem)
+        self.constants = constants_table(chosen, problem, until=until)
         rows = []
         for row in front:
             f = Formula(row.pop("expr"), problem.variables)
@@ -102,6 +119,12 @@ class Discovery:
             ],
             "diagnostics": {k: (_num(v) if isinstance(v, float) else v) for k, v in self.diagnostics.items()},
             "notes": self.notes,
+            "constants": [
+                {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.constants.to_dict(orient="records")
+            ],
+            "noise": self.noise_estimate.to_dict() if self.noise_estimate is not None else None,
+            "chi2_dof": _num(self.chi2_dof),
         }
 
     # ------------------------------------------------------------------ display
@@ -115,10 +138,27 @@ class Discovery:
         from .._display import summary_html
 
         body = summary_html(self.latex(), r2=self.r2, rmse=self.rmse, complexity=self.complexity,
-                            seconds=self.seconds, pareto=self.pareto)
+                            seconds=self.seconds, pareto=self.pareto, constants=self.constants,
+                            noise=self.noise, chi2_dof=self.chi2_dof)
         if self.tree is None:
             return body
         return body + f"<details open><summary>structure of the law</summary>{self.tree._repr_html_()}</details>"
+
+    def uncertainty_lines(self) -> list[str]:
+        """The noise level, chi2/dof and ``c0 = value ± std error`` lines, for printing."""
+        from ._constants import format_constant
+
+        lines = []
+        if self.noise_estimate is not None:
+            how = {"best_formula": "the best formula's held-out error",
+                   "surrogate": "the KAN surrogate's held-out error",
+                   "neighbours": "nearest neighbours"}.get(self.noise_estimate.method)
+            lines.append(f"noise: {self.noise:.3g} (estimated from {how})" if how
+                         else f"noise: error bars (RMS {self.noise:.3g})")
+        if math.isfinite(self.chi2_dof):
+            lines.append(f"chi2/dof = {self.chi2_dof:.3g}")
+        lines += [format_constant(row) for row in self.constants.to_dict(orient="records")]
+        return lines
 
 
 def _tree(chosen, problem, formula: str):

@@ -20,7 +20,10 @@ from ..formula import complexity, refine_constants
 from ._provenance import Trail
 from ._tree import Trace
 
-__all__ = ["Node", "Search"]
+__all__ = ["Node", "Search", "ALTERNATIVES"]
+
+#: Alternatives per child composed besides every child's first choice (one child at a time).
+ALTERNATIVES = 3
 
 
 @dataclass
@@ -121,7 +124,7 @@ def _combine(node, y, children_results, op, search, kids=None):
     if any(not r for r in children_results):
         return []
     choices = [tuple(0 for _ in children_results)]
-    for alt in (1, 2):
+    for alt in range(1, ALTERNATIVES + 1):
         for c, r in enumerate(children_results):
             if len(r) > alt:
                 choices.append(tuple(alt if i == c else 0 for i in range(len(children_results))))

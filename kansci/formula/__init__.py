@@ -12,7 +12,9 @@ from ._naming import latex_name as latex_name
 from ._naming import sanitize_name as sanitize_name
 from ._naming import symbols_for as symbols_for
 from ._naming import variables_from_symbols as variables_from_symbols
+from ._recognise import Recognition as Recognition
 from ._recognise import recognise_constants as recognise_constants
+from ._recognise import recognise_with_record as recognise_with_record
 from ._refine import RefineInfo as RefineInfo
 from ._refine import refine_constants as refine_constants
 from ._simplify import simplify_formula as simplify_formula
@@ -23,6 +25,7 @@ from ._simplify import tidy as tidy
 __all__ = [
     "ConstantEstimate",
     "Formula",
+    "Recognition",
     "RefineInfo",
     "VariableMap",
     "complexity",
@@ -31,6 +34,7 @@ __all__ = [
     "latex_name",
     "recognise_constants",
     "rational_rewrite",
+    "recognise_with_record",
     "refine_constants",
     "sanitize_name",
     "simplify_formula",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sympy
 
-__all__ = ["Candidate", "expected_chance_matches", "nice_candidates"]
+__all__ = ["Candidate", "expected_chance_matches", "nice_candidates", "unit_table"]
 
 _pi, _e = sympy.pi, sympy.E
 
@@ -30,6 +30,11 @@ _UNITS: list[tuple[sympy.Expr, float]] = [
     (sympy.log(2), 2.0),
 ]
 _UNIT_VALUES = [float(u) for u, _ in _UNITS]
+
+
+def unit_table() -> list[tuple[sympy.Expr, float]]:
+    """The exact units a constant may be a rational multiple of, with their prior costs."""
+    return list(_UNITS)
 
 
 def _cost(p: int, q: int, unit_cost: float) -> float:

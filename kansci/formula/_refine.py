@@ -81,6 +81,29 @@ class Model:
         self._f = numpy_function(self.template, self.symbols + self.dummies)
         self._derivs: list[Any] | None = self._compile_derivatives()
 
+    @classmethod
+    def from_template(
+        cls,
+        template: sympy.Basic,
+        dummies: Sequence[sympy.Dummy],
+        values: Sequence[float],
+        symbols: Sequence[sympy.Symbol],
+    ) -> "Model":
+        """A model over given parameter Dummies (their identity is kept across edits).
+
+        ``template`` may hold exact numbers and Floats; only ``dummies`` are parameters.
+        Dummies no longer present in the template are dropped with their values.
+        """
+        kept = [(d, float(v)) for d, v in zip(dummies, values) if template.has(d)]
+        self = cls.__new__(cls)
+        self.symbols = tuple(symbols)
+        self.template = template
+        self.dummies = tuple(d for d, _ in kept)
+        self.p0 = np.asarray([v for _, v in kept], dtype=float)
+        self._f = numpy_function(self.template, self.symbols + self.dummies)
+        self._derivs = self._compile_derivatives()
+        return self
+
     def _compile_derivatives(self) -> list[Any] | None:
         if (
             self.k > ANALYTIC_MAX_CONSTANTS

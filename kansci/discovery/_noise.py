@@ -1,0 +1,123 @@
+"""How noisy is the target?  Model-free and model-based estimates of its noise level.
+
+* *Nearest neighbours* (model-free): the Gamma test of Stefansson, Koncar & Jones, "A note on
+  the Gamma test", Neural Comput. Appl. 5 (1997) 131.  For the p-th nearest neighbour of each
+  row (inputs scaled to unit range), half the mean squared difference of the targets,
+  ``gamma(p)``, grows linearly with the mean squared input distance ``delta(p)`` for a smooth
+  law; the intercept at ``delta = 0`` estimates the noise variance.  It needs no formula, but
+  in many dimensions the neighbours are far apart and the extrapolation is rough.
+* *Surrogate*: the held-out RMSE of the KAN surrogate (an upper bound: noise plus misfit).
+* *Best formula*: the smallest held-out RMSE of the formulas found (an upper bound too).
+
+The estimate used to weigh formulas is the smallest upper bound, floored at rounding level;
+the nearest-neighbour value is reported beside it and tells a formula that fits worse than
+the data allow from one that fits to the noise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["NoiseEstimate", "neighbour_noise", "estimate_noise", "ROUNDING"]
+
+log = logging.getLogger("kansci")
+
+#: Relative rounding level: noise below ``ROUNDING * std(y)`` is taken as none.
+ROUNDING = 1e-9
+
+
+@dataclass
+class NoiseEstimate:
+    """The noise standard deviation of the target (its units), and where it came from.
+
+    ``sigma`` is the value used; ``sources`` holds each estimate (``neighbours``,
+    ``surrogate``, ``best_formula``; NaN when unavailable), ``method`` names the one used.
+    With known error bars ``sigma`` is the RMS of the per-row errors and ``method`` is
+    ``"error bars"``.
+    """
+
+    sigma: float
+    method: str
+    sources: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"sigma": _num(self.sigma), "method": self.method}
+        out.update({k: _num(v) for k, v in self.sources.items()})
+        return out
+
+
+def _num(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def neighbour_noise(X: np.ndarray, y: np.ndarray, *, k: int = 10, max_rows: int = 2000,
+                    rng: np.random.Generator | None = None) -> float:
+    """Noise standard deviation of ``y`` by the Gamma test on ``k`` nearest neighbours.
+
+    Parameters
+    ----------
+    X : array (n, d); y : array (n,)
+    k : neighbours per row (the regression of gamma on delta uses p = 1..k).
+    max_rows : rows used at most (a random subset; ``rng`` chooses it).
+
+    Returns
+    -------
+    float
+        The estimate (0 when the intercept is negative; NaN with fewer than ``k + 2`` rows).
+    """
+    from scipy.spatial import cKDTree
+
+    X = np.asarray(X, float)
+    y = np.asarray(y, float)
+    if X.ndim == 1:
+        X = X[:, None]
+    n = len(y)
+    if n < k + 2:
+        return math.nan
+    if n > max_rows:
+        rng = rng or np.random.default_rng(0)
+        keep = rng.choice(n, size=max_rows, replace=False)
+        X, y = X[keep], y[keep]
+    span = np.ptp(X, axis=0)
+    Z = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+    dist, idx = cKDTree(Z).query(Z, k=k + 1)
+    delta = np.mean(dist[:, 1:] ** 2, axis=0)
+    gamma = 0.5 * np.mean((y[idx[:, 1:]] - y[:, None]) ** 2, axis=0)
+    if np.ptp(delta) <= 0:
+        return float(np.sqrt(max(gamma.mean(), 0.0)))
+    slope, intercept = np.polyfit(delta, gamma, 1)
+    return float(np.sqrt(max(intercept, 0.0)))
+
+
+def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None) -> NoiseEstimate:
+    """The noise level to weigh formulas by (see the module's docstring).
+
+    ``problem`` gives the rows and the target's scale; ``candidates`` their held-out RMSEs;
+    ``surrogate`` (optional) its relative held-out error.  With known error bars
+    (``problem.sigma``) those are the noise.
+    """
+    floor = ROUNDING * problem.y_scale
+    sigma_rows = getattr(problem, "sigma", None)
+    if neighbours is None:
+        rows = problem.train
+        neighbours = neighbour_noise(problem.X[rows], problem.y[rows])
+    sources = {"neighbours": neighbours, "surrogate": math.nan, "best_formula": math.nan}
+    if surrogate is not None and math.isfinite(getattr(surrogate, "rel_error", math.nan)):
+        yv = problem.y[problem.val]
+        sources["surrogate"] = float(surrogate.rel_error) * (float(np.std(yv)) or 1.0)
+    finite = [c.rmse for c in candidates if math.isfinite(c.rmse)]
+    if finite:
+        sources["best_formula"] = float(min(finite))
+    if sigma_rows is not None:
+        return NoiseEstimate(float(np.sqrt(np.mean(sigma_rows**2))), "error bars", sources)
+    bounds = {k: v for k, v in sources.items() if k != "neighbours" and math.isfinite(v)}
+    if not bounds:
+        value = neighbours if math.isfinite(neighbours) else problem.y_scale
+        return NoiseEstimate(max(value, floor), "neighbours", sources)
+    method = min(bounds, key=bounds.get)
+    return NoiseEstimate(max(bounds[method], floor), method, sources)

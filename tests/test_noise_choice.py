@@ -1,0 +1,104 @@
+"""Noise-aware choice: the noise estimate, the description length and the chooser."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+
+from kansci.discovery._candidates import finish, score
+from kansci.discovery._criterion import choose_by_codelength, codelength, fits_the_noise
+from kansci.discovery._noise import estimate_noise, neighbour_noise
+from kansci.discovery._problem import make_problem
+from kansci.formula._codelength import exact_constant_codelength, parameter_codelength, structure_codelength
+
+x, y = sympy.symbols("x y")
+
+
+def _xy(p):
+    return p.symbols
+
+
+def _problem(f, noise, n=1000, seed=0, box=(0.5, 3.0)):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(*box, size=(n, 2))
+    clean = f(X[:, 0], X[:, 1])
+    target = clean + noise * np.sqrt(np.mean(clean**2)) * rng.standard_normal(n)
+    return make_problem(pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "t": target}), "t", seed=seed)
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.1])
+def test_neighbour_noise_estimates_low_dimensional_noise(noise):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 1, size=(2000, 2))
+    clean = np.sin(3 * X[:, 0]) + X[:, 1] ** 2
+    sigma = noise * np.sqrt(np.mean(clean**2))
+    est = neighbour_noise(X, clean + sigma * rng.standard_normal(2000))
+    assert est == pytest.approx(sigma, rel=0.25)
+    assert neighbour_noise(X, clean) < 0.005 * np.sqrt(np.mean(clean**2))  # no noise: a smooth remainder
+
+
+def test_exact_constants_cost_their_digits_and_units():
+    assert exact_constant_codelength(sympy.Integer(1)) == 0
+    assert exact_constant_codelength(sympy.Rational(3, 2)) == pytest.approx(math.log(6))
+    assert exact_constant_codelength(1 / (4 * sympy.pi)) < exact_constant_codelength(sympy.Rational(13, 11))
+    assert exact_constant_codelength(sympy.Integer(63)) > exact_constant_codelength(sympy.Integer(2))
+    law = structure_codelength(x - x * y / (1 + x**2))
+    junk = structure_codelength(-y / sympy.pi + sympy.Rational(13, 11) * sympy.Abs(x - 1 / sympy.sqrt(sympy.pi)) + sympy.Rational(1, 9))
+    assert sum(law) < sum(junk)
+
+
+def test_parameter_cost_follows_precision():
+    # ESR: log|theta| + log(I)/2 - log(3)/2; a precisely known constant costs more to state
+    assert parameter_codelength([2.0], [1e6]) == pytest.approx(math.log(2.0) + 0.5 * math.log(1e6) - 0.5 * math.log(3))
+    assert parameter_codelength([2.0], [1e8]) > parameter_codelength([2.0], [1e4])
+    assert parameter_codelength([1e-3], [1.0]) == 0  # indistinguishable from zero: free
+
+
+def test_simple_law_within_the_noise_beats_a_closer_mimic():
+    """At 5% noise a mimic with more constants fits the sample a little better; the law wins."""
+    p = _problem(lambda a, b: a * b, 0.05)
+    x, y = _xy(p)
+    law = score(x * y, p, "law")
+    mimic = finish(sympy.Float(1.0) * x * y + sympy.Float(0.01) * x**3 * sympy.sin(y) + sympy.Float(0.01) * y**2
+                   + sympy.Float(0.01), p, "mimic", recognise=False)[0]
+    assert mimic.train_rmse <= law.train_rmse  # it does fit the sample more closely
+    noise = estimate_noise(p, [law, mimic])
+    chosen, _ = choose_by_codelength([mimic, law], p, noise)
+    assert chosen is law
+    assert codelength(law, p, noise).total < codelength(mimic, p, noise).total
+
+
+def test_at_zero_noise_the_exact_law_beats_its_fitted_twin_and_a_near_miss():
+    p = _problem(lambda a, b: a * b / (1 + a), 0.0)
+    x, y = _xy(p)
+    law = score(x * y / (1 + x), p, "law")
+    fitted = finish(sympy.Float(1.0001) * x * y / (sympy.Float(0.999) + x), p, "fitted", recognise=False)[0]
+    near = score(x * y / (1 + x) + sympy.Rational(1, 10**7) * x, p, "near")  # off by 1e-7
+    noise = estimate_noise(p, [law, fitted, near])
+    assert noise.sigma == pytest.approx(1e-9 * p.y_scale)  # floored at rounding level
+    chosen, _ = choose_by_codelength([near, fitted, law], p, noise)
+    assert chosen is law
+
+
+def test_recognised_constants_must_fit_the_noise():
+    p = _problem(lambda a, b: a * b, 0.01)
+    x, y = _xy(p)
+    law = finish(sympy.Float(1.0) * x * y, p, "law", recognise=False)[0]
+    junk = score(sympy.Rational(7, 5) * x + y, p, "junk")
+    junk.recognised = {0: sympy.Rational(7, 5)}  # as if recognised from a fitted 1.41*x + y
+    noise = estimate_noise(p, [law, junk])
+    assert fits_the_noise(law, p, noise) and not fits_the_noise(junk, p, noise)
+    assert codelength(junk, p, noise).fit > codelength(law, p, noise).fit
+
+
+def test_finish_records_what_was_recognised_with_its_interval():
+    p = _problem(lambda a, b: np.pi * a + b, 0.001)
+    x, y = _xy(p)
+    out = finish(sympy.Float(3.14) * x + sympy.Float(1.001) * y, p, "test", noise=None)
+    exact = [c for c in out if c.exact and c.named_constants]
+    assert exact and exact[0].expr == sympy.pi * x + y
+    ((i, value),) = exact[0].named_constants.items()
+    assert value == sympy.pi and exact[0].intervals[i].contains(math.pi)
+    assert exact[0].parent.atoms(sympy.Float)
