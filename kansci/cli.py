@@ -90,6 +90,15 @@ def _print_discovery(d, quiet: bool) -> None:
     if not quiet:
         print(f"held-out R^2 = {d.r2:.8f}, RMSE = {d.rmse:.4g}, complexity {d.complexity}, "
               f"{d.seconds:.1f} s (found by: {d.source})")
+    dropped = getattr(d, "dropped_columns", [])
+    if dropped:
+        print(f"left out (the target does not depend on them): {', '.join(map(str, dropped))}")
+    named = getattr(d, "physical_constants", {})
+    if named and not quiet:
+        print("physical constants: " + ", ".join(f"{k} = {v:.10g}" for k, v in named.items()))
+    units = [r for r in getattr(d, "constant_units", []) if r.get("unit")]
+    if units and not quiet:
+        print("fitted constants: " + ", ".join(f"{r['value']:.6g} [{r['unit']}]" for r in units))
 
 
 def _run_discovery(df, target, args, **options):
@@ -113,10 +122,14 @@ def _run_discovery(df, target, args, **options):
 def _cmd_discover(args) -> int:
     import json
 
+    from .units import split_header_units
+
     df = _read_csv(args.data)
-    if args.target not in df.columns:
+    bare, _ = split_header_units([str(c) for c in df.columns])
+    if args.target not in df.columns and args.target not in bare:
         raise CLIError(f"target column {args.target!r} not in {args.data}; columns are {list(df.columns)}")
-    d = _run_discovery(df, args.target, args)
+    options = {"units": args.units} if args.units else {}
+    d = _run_discovery(df, args.target, args, **options)
     _print_discovery(d, args.quiet)
     if args.json:
         with open(args.json, "w") as fh:
@@ -168,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the result as JSON to this file")
     p.add_argument("--plot", help="save the Pareto front as an image")
     p.add_argument("--quiet", action="store_true", help="no progress bar, formula and LaTeX only")
+    p.add_argument("--units", metavar="COL=UNIT,...",
+                   help="units of every column, e.g. m=kg,v=m/s,F=N (pint syntax; '1' for dimensionless);"
+                        " or write them in the header as 'v [m/s]'")
     p.set_defaults(func=_cmd_discover)
 
     p = sub.add_parser("demo", help="rediscover Kepler's third law from the bundled planets")

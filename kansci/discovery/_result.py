@@ -32,6 +32,16 @@ class Discovery:
     seconds : float
     target : str
     diagnostics : dict
+    dropped_columns : list of str
+        Input columns left out because the target does not depend on them.
+    units : dict
+        The unit of each column, when units were given (else empty).
+    constant_units : list of dict
+        With units: each fitted constant of the formula (in the order of
+        :func:`kansci.formula.constant_errors`) with ``value``, ``unit`` (SI base units, None
+        when the formula leaves it free) and ``si_value``.
+    physical_constants : dict
+        Named physical constants the formula uses, ``{name: SI value}`` (``hbar``, ``eps_0``...).
     """
 
     def __init__(self, chosen: Candidate, front: list[dict], problem, *, model=None, history=None,
@@ -46,6 +56,9 @@ class Discovery:
         self.history = history if history is not None else pd.DataFrame()
         self.diagnostics = dict(diagnostics or {})
         self.notes = list(problem.notes)
+        self.dropped_columns: list[str] = []
+        self.units: dict[str, str] = {}
+        self.constant_units: list[dict] = []
         rows = []
         for row in front:
             f = Formula(row.pop("expr"), problem.variables)
@@ -65,8 +78,25 @@ class Discovery:
 
         return f"{latex_name(sanitize_name(self.target))} = {self.formula.latex()}"
 
+    @property
+    def physical_constants(self) -> dict[str, float]:
+        from ..formula import physical_constants_in
+
+        return physical_constants_in(self.formula.expr)
+
     def predict(self, data: Any) -> np.ndarray:
-        """Evaluate the chosen formula on a DataFrame (by column name) or a 2-D array."""
+        """Evaluate the chosen formula on a DataFrame (by column name) or a 2-D array.
+
+        Column names with their unit in brackets (``v [m/s]``) are read as their bare names.
+        """
+        if isinstance(data, pd.DataFrame):
+            from ..units import split_header_units
+
+            missing = [c for c in self.formula.variables if c not in data.columns]
+            if missing:
+                names, found = split_header_units([str(c) for c in data.columns])
+                if found and len(set(names)) == len(names):
+                    data = data.set_axis(names, axis=1)
         return self.formula.predict(data)
 
     def to_json(self) -> dict:
@@ -88,6 +118,11 @@ class Discovery:
             ],
             "diagnostics": {k: (_num(v) if isinstance(v, float) else v) for k, v in self.diagnostics.items()},
             "notes": self.notes,
+            "dropped_columns": list(self.dropped_columns),
+            "physical_constants": d.get("constants", {}),
+            "units": dict(self.units),
+            "constant_units": [{k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                               for row in self.constant_units],
         }
 
     # ------------------------------------------------------------------ display

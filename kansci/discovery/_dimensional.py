@@ -1,0 +1,229 @@
+"""Search among dimensionless groups (Buckingham pi), as AI Feynman does with units.
+
+A law ``y = F(x_1..x_n)`` between quantities with units can be written
+``y = P(x) * f(pi_1..pi_m)`` where the ``pi_k`` are the dimensionless groups of the inputs and
+``P`` a product of inputs with the target's unit (``_buckingham``): fewer variables, and ``f``
+is often a monomial or a one-variable function.  A law may also contain physical constants
+(written as numbers in the data: ``hbar``, ``k_B``, ``c``...), which complete the dimensions:
+``hbar*omega/(k_B*T)`` is a group only with them.  So the stage tries the sets of up to three
+constants (from ``c, hbar, G, k_B, q_e, eps_0, m_e, N_A``) that make the target's unit
+formable and are each needed, scores each set by how well the reduced target ``y/P`` is a
+function of its groups (leave-one-out local linear regression on the nearest neighbours in
+group space, the test ``_relevance`` uses), and runs the whole search on the best one or two
+reduced problems.  Their formulas are mapped back to the columns, with the constants named.
+
+Reference: S.-M. Udrescu & M. Tegmark, "AI Feynman: a physics-inspired method for symbolic
+regression", Sci. Adv. 6, eaay2631 (2020), sec. "Dimensional analysis".
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+from scipy.stats import rankdata
+
+from ..formula import PhysicalConstant, symbols_for
+from ..formula._physical import prefer_h
+from ..units import pi_groups, target_prefactor
+from ._relevance import _knn_error
+
+__all__ = ["Reduction", "reductions", "dimensional_strategy"]
+
+log = logging.getLogger("kansci")
+
+
+@dataclass
+class Reduction:
+    """``y = prefactor * f(groups)``: exponents over the inputs followed by the constants."""
+
+    constants: tuple  # PhysicalConstant, ...
+    groups: list[list[int]]
+    prefactor: list
+    score: float = np.inf
+
+    def _product(self, exps, symbols) -> sympy.Expr:
+        atoms = [*symbols, *self.constants]
+        out = sympy.S.One
+        for a, e in zip(atoms, exps):
+            if e:
+                out *= a ** sympy.Rational(e)
+        return out
+
+    def group_exprs(self, symbols) -> list[sympy.Expr]:
+        return [self._product(g, symbols) for g in self.groups]
+
+    def prefactor_expr(self, symbols) -> sympy.Expr:
+        return self._product(self.prefactor, symbols)
+
+    def values(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The groups (n, m) and the reduced target y / prefactor, from the data (log space)."""
+        logs = np.column_stack([np.log(np.abs(X)), np.tile([np.log(float(c)) for c in self.constants], (len(X), 1))])
+        signs = np.column_stack([np.sign(X), np.ones((len(X), len(self.constants)))])
+        cols = []
+        for g in self.groups:
+            g = np.asarray(g, dtype=float)
+            sign = np.prod(np.where(g % 2 != 0, signs, 1.0), axis=1)
+            cols.append(sign * np.exp(logs @ g))
+        pe = np.asarray([float(e) for e in self.prefactor])
+        psign = np.prod(np.where(np.abs(pe) % 2 == 1, signs, 1.0), axis=1)
+        reduced = y / (psign * np.exp(logs @ pe))
+        G = np.column_stack(cols) if cols else np.empty((len(X), 0))
+        return G, reduced
+
+    def describe(self, names) -> str:
+        syms = [sympy.Symbol(n) for n in names]
+        gs = ", ".join(str(g) for g in self.group_exprs(syms)) or "none"
+        return f"constants {[c.name for c in self.constants]}, groups [{gs}], prefactor {self.prefactor_expr(syms)}"
+
+
+def _valid(X: np.ndarray, reduction: Reduction) -> bool:
+    """Half-integer powers need positive columns; zeros cannot be raised to negative powers."""
+    for j in range(X.shape[1]):
+        exps = [g[j] for g in reduction.groups] + [reduction.prefactor[j]]
+        if any(e for e in exps) and np.any(X[:, j] == 0):
+            return False
+        if any(getattr(e, "denominator", 1) != 1 for e in exps) and np.any(X[:, j] < 0):
+            return False
+    return True
+
+
+def reductions(setup, X: np.ndarray, *, constants: bool = True) -> list[Reduction]:
+    """Every way to reduce the problem: constant sets with their groups and prefactor."""
+    dims = [d for d, _ in setup.symbols.values()]
+    tdim = setup.target[0]
+    pool = [PhysicalConstant(n) for n in ("c", "hbar", "G", "k_B", "q_e", "eps_0", "m_e", "N_A")] if constants else []
+    out = []
+    for size in range(0, 4 if constants else 1):
+        for consts in itertools.combinations(pool, size):
+            all_dims = dims + [c.dimension for c in consts]
+            groups = pi_groups(all_dims)
+            pre = target_prefactor(all_dims, tdim, groups, search=2 if len(groups) <= 3 else 1)
+            if pre is None:
+                continue
+            used = [any(g[len(dims) + i] for g in groups) or pre[len(dims) + i] for i in range(size)]
+            if not all(used):
+                continue  # a constant that appears nowhere: the smaller set covers it
+            r = Reduction(consts, groups, pre)
+            if _valid(X, r):
+                out.append(r)
+    return out
+
+
+def _functional_error(G: np.ndarray, t: np.ndarray) -> float:
+    """How far the reduced target is from a function of the groups (0: exactly one)."""
+    if not np.all(np.isfinite(t)) or not np.all(np.isfinite(G)):
+        return np.inf
+    if G.shape[1] == 0:
+        a = np.abs(t)
+        if np.all(a > 0) and (np.all(t > 0) or np.all(t < 0)):
+            return float(np.var(np.log(a)))
+        return float(np.var(t) / (np.mean(t) ** 2 or 1.0))
+    Z = np.column_stack([rankdata(G[:, j]) / len(t) for j in range(G.shape[1])])
+    r = rankdata(t) / len(t)
+    r = (r - r.mean()) / (r.std() or 1.0)
+    if np.ptp(t) <= 1e-12 * np.max(np.abs(t)):
+        return 0.0
+    return _knn_error(Z, r, list(range(Z.shape[1])), 4)
+
+
+def _covers(r: Reduction, n_inputs: int) -> bool:
+    """Every input enters a group or the prefactor."""
+    return all(any(g[j] for g in r.groups) or r.prefactor[j] for j in range(n_inputs))
+
+
+def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800) -> list[Reduction]:
+    """Reductions scored and sorted, best first.
+
+    The inputs left after irrelevant columns were dropped all matter, so reductions in which
+    every input enters a group or the prefactor come first (when there are any); among them,
+    those whose reduced target is a function of the groups as nearly as the best one's, with
+    fewer groups and fewer constants first.
+    """
+    rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).round().astype(int)
+    found = []
+    for r in reductions(setup, X, constants=constants):
+        with np.errstate(all="ignore"):
+            G, t = r.values(X[rows], y[rows])
+        r.score = _functional_error(G, t)
+        if np.isfinite(r.score):
+            found.append(r)
+    covering = [r for r in found if _covers(r, X.shape[1])]
+    found = covering or found
+    if not found:
+        return []
+    best = min(r.score for r in found)
+    good = [r for r in found if r.score <= max(3 * best, best + 0.02)]
+    return sorted(good, key=lambda r: (len(r.groups), len(r.constants), r.score))
+
+
+def _reduced_problem(raw, reduction: Reduction):
+    """The reduced problem (groups -> y/P) with the raw problem's split."""
+    from ._problem import Problem
+
+    G, t = reduction.values(raw.X, raw.y)
+    names = [f"pi{k + 1}" for k in range(G.shape[1])]
+    variables = symbols_for(names, G)
+    return Problem(X=G, y=t, columns=names, target=f"{raw.target}_reduced", variables=variables,
+                   train=raw.train, val=raw.val)
+
+
+def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
+    """Run the search on one reduced problem; add its formulas, mapped back, to ``ctx``."""
+    from ._discover import Context, _default_strategies, run_search
+    from ._pareto import pareto_front
+    from ._scaling import rescale
+
+    raw = ctx.raw
+    groups = reduction.group_exprs(raw.symbols)
+    prefactor = reduction.prefactor_expr(raw.symbols)
+    if not groups:
+        _, t = reduction.values(raw.X[raw.train], raw.y[raw.train])
+        return len(ctx.add_raw(sympy.Float(float(np.median(t))) * prefactor, "units"))
+    sub_raw = _reduced_problem(raw, reduction)
+    scaled, smap = rescale(sub_raw)
+    sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
+    from ._units import snap_rounding
+
+    sub.hooks.append(snap_rounding)
+    run_search(sub, _default_strategies())
+    if not sub.candidates:
+        return 0
+    pool = pareto_front(sub.candidates)
+    pool += sorted(sub.candidates, key=lambda c: c.rmse)[:3]
+    pool += sorted((c for c in sub.candidates if c.exact), key=lambda c: (c.rmse, c.complexity))[:3]
+    back = dict(zip(sub_raw.symbols, groups))
+    added, seen = 0, set()
+    for c in pool:
+        if c.key() in seen or not np.isfinite(c.rmse):
+            continue
+        seen.add(c.key())
+        expr = prefer_h(prefactor * c.expr.xreplace(back))
+        added += len(ctx.add_raw(expr, "units", reduced_rmse=c.rmse))
+        if ctx.remaining() <= 0:
+            break
+    return added
+
+
+def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
+    """The discovery stage: search the best reduced problems, map their formulas back."""
+    raw = ctx.raw
+    X, y = raw.subset(raw.train)
+    t0 = time.perf_counter()
+    ranked = rank_reductions(setup, X, y, constants=setup.constants)
+    log.debug("units: %d reductions scored in %.2fs", len(ranked), time.perf_counter() - t0)
+    if not ranked:
+        return
+    ctx.diagnostics["pi_groups"] = ranked[0].describe(raw.columns)
+    chosen = ranked[:max_reductions]
+    for k, r in enumerate(chosen):
+        if ctx.remaining() <= 0 or ctx.solved():
+            break
+        share = 0.65 if k == 0 and len(chosen) > 1 else 1.0
+        deadline = time.perf_counter() + share * ctx.remaining()
+        log.debug("units: searching %s (score %.3g)", r.describe(raw.columns), r.score)
+        _search_reduced(ctx, setup, r, deadline)
