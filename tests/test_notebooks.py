@@ -80,3 +80,13 @@ def test_custom_library(kernel):
     assert len(_outputs(book, "image/png")) >= 3
     latex = "\n".join(_outputs(book, "text/latex"))
     assert "sinh" in latex
+
+
+def test_units(kernel):
+    book = _run("units", kernel)
+    text = _text(book)
+    assert "F = q1*q2/(4*pi*eps_0*r**2)" in text
+    assert "left out: ['T']" in text
+    assert "'hbar'" in text or "'h'" in text  # Planck's law with named constants
+    assert "k_B" in text
+
