@@ -155,3 +155,24 @@ def test_unformable_target_without_physical_constants():
     with pytest.raises(InputError, match="cannot be formed"):
         kansci.discover(_table(), "E", units={"m": "kg", "v": "m/s", "E": "K"}, physical_constants=False,
                         time_limit=2)
+
+
+def test_cli_units_option_and_its_errors(tmp_path, capsys):
+    from kansci.cli import main
+
+    path = tmp_path / "data.csv"
+    _table().to_csv(path, index=False)
+    assert main(["discover", str(path), "--target", "E", "--units", "m=kg,v=m/s,E=furlongz", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown unit" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["discover", str(path), "--target", "E", "--units", "m=kg,v=m/s,E=J", "--time-limit", "5",
+                 "--quiet"]) == 0
+    assert "E = m*v**2/2" in capsys.readouterr().out
+
+
+def test_units_in_the_header_are_read():
+    df = _table().rename(columns={"m": "m [kg]", "v": "v [m/s]", "E": "E [J]"})
+    d = kansci.discover(df, "E", time_limit=5)
+    assert d.units == {"m": "kg", "v": "m/s", "E": "J"}
+    assert str(d.formula) == "m*v**2/2"
+    np.testing.assert_allclose(d.predict(df), df["E [J]"], rtol=1e-12)

@@ -30,6 +30,7 @@ import sympy
 
 from .._parse import parse_expression
 from .._timeout import CallTimeout, time_limit
+from ._judge_constants import _generic_ranges, _physical_floats, exact_with_constants, far_from_unity
 
 __all__ = ["is_exact", "is_symbolic_solution", "judge", "r2_score", "round_floats"]
 
@@ -148,61 +149,6 @@ def _snap_floats(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace(replacements)
 
 
-def _snap_relative(expr: sympy.Expr) -> sympy.Expr:
-    """Floats within 1e-9 (relative) of a nonzero rational p/q (q <= 1000) read as it."""
-    replacements: dict[sympy.Basic, sympy.Expr] = {}
-    for atom in expr.atoms(sympy.Float):
-        value = float(atom)
-        if not np.isfinite(value) or not 1e-4 <= abs(value) <= 1e4:
-            continue
-        fraction = Fraction(value).limit_denominator(_SNAP_MAX_DENOMINATOR)
-        short = len(str(abs(fraction.numerator)).rstrip("0")) + len(str(fraction.denominator)) <= 7
-        if fraction != 0 and short and abs(value - float(fraction)) <= _SNAP_TOL * abs(value):
-            replacements[atom] = sympy.Rational(fraction.numerator, fraction.denominator)
-    return expr.xreplace(replacements)
-
-
-def _physical_floats(expr: sympy.Expr) -> list[sympy.Float]:
-    """The floats of a law that are not simple rationals: its physical constants."""
-    return sorted(_snap_relative(expr).atoms(sympy.Float), key=float)
-
-
-def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr | None:
-    """``value`` as ``(p/q) * pi**a * prod K_i**n_i`` within ``rtol``, simplest first; None if none."""
-    import itertools
-
-    if not np.isfinite(value) or value == 0:
-        return None
-    k = len(constants)
-    if k == 0:
-        return None
-    best = None
-    logs = np.log(np.asarray(constants, dtype=float)) if k else np.zeros(0)
-    exps = np.array(list(itertools.product(range(-4, 5), repeat=k)), dtype=float).reshape(-1, k)
-    for a in range(-4, 5):
-        rest = np.log(abs(value)) - a * np.log(np.pi) - exps @ logs
-        ratio = np.exp(rest)
-        for i in np.flatnonzero((ratio > 1e-6) & (ratio < 1e6)):
-            fraction = Fraction(float(ratio[i])).limit_denominator(_SNAP_MAX_DENOMINATOR)
-            if fraction == 0 or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
-                continue
-            cost = float(np.abs(exps[i]).sum()) + abs(a) + len(str(fraction.numerator * fraction.denominator))
-            if best is None or cost < best[0]:
-                best = (cost, exps[i], a, fraction)
-    if best is None:
-        return None
-    _, n, a, fraction = best
-    out = sympy.Rational(fraction.numerator, fraction.denominator) * sympy.pi**a
-    for i, e in enumerate(n):
-        if e:
-            out *= _constant_symbol(i) ** int(e)
-    return out if value > 0 else -out
-
-
-def _constant_symbol(i: int) -> sympy.Symbol:
-    return sympy.Symbol(f"_K{i}", positive=True)
-
-
 # --- numeric comparison -------------------------------------------------------------------------
 
 
@@ -267,51 +213,18 @@ def _compare(
     return _Numeric(equal, difference_constant, ratio_constant)
 
 
-def _generic_ranges(
-    symbols: list[sympy.Symbol], ranges: Mapping[str, tuple[float, float]]
-) -> dict[str, tuple[float, float]]:
-    """Ranges of order one with the signs of the given ones.
-
-    An identity holds everywhere; a coincidence on the sampled range does not.  Inputs of
-    size 1e-25 make ``sin(x)`` equal ``x`` to 50 digits there, but not at ``x`` of order one.
-    """
-    out = {}
-    for s in symbols:
-        lo, hi = ranges.get(s.name, DEFAULT_RANGE)
-        out[s.name] = (0.5, 2.0) if lo >= 0 else (-2.0, -0.5) if hi <= 0 else (-2.0, 2.0)
-    return out
-
-
 def _high_precision_values(
     exprs: list[sympy.Expr],
     symbols: list[sympy.Symbol],
     ranges: Mapping[str, tuple[float, float]],
     seed: int,
+    generic: bool = True,
 ) -> list[list[sympy.Expr]]:
-    """Each expression at a few random points to 60 digits; points that fail are dropped.
-
-    Half the points are drawn from the ranges, half from ranges of order one
-    (:func:`_generic_ranges`) when the given ranges are far from order one.
-    """
-    rows = _hp_rows(exprs, symbols, ranges, seed)
-    far = any(
-        max(abs(lo), abs(hi)) > 1e3 or 0 < max(abs(lo), abs(hi)) < 1e-3
-        for lo, hi in (ranges.get(s.name, DEFAULT_RANGE) for s in symbols)
-    )
-    if far and rows:
-        generic = _hp_rows(exprs, symbols, _generic_ranges(symbols, ranges), seed + 7)
-        if not generic:
-            return []
-        rows += generic
-    return rows
-
-
-def _hp_rows(
-    exprs: list[sympy.Expr],
-    symbols: list[sympy.Symbol],
-    ranges: Mapping[str, tuple[float, float]],
-    seed: int,
-) -> list[list[sympy.Expr]]:
+    """At a few random points to 60 digits (and points of order one, far from it); failures dropped."""
+    if generic and far_from_unity(symbols, ranges):  # an identity holds there too, a coincidence not
+        rows = _high_precision_values(exprs, symbols, ranges, seed, False)
+        more = _high_precision_values(exprs, symbols, _generic_ranges(symbols, ranges), seed + 7, False)
+        return rows + more if rows and more else []
     columns = _sample(symbols, ranges, seed + 1, _HP_POINTS)
     rows = []
     for i in range(_HP_POINTS):
@@ -390,14 +303,8 @@ def is_exact(
 ) -> bool:
     """Whether ``model`` equals ``truth`` identically.
 
-    Floats within 1e-9 of a rational with denominator <= 1000 count as that rational.
-
-    A truth with float constants (a law in SI units with ``6.62607015e-34`` written in) is
-    exact when each of the model's floats is a product of powers of the truth's constants,
-    of pi and a rational (``8.9875517873681764e9 = 1/(4*pi*8.8541878128e-12)``) within
-    ``const_rtol``, and the model so rewritten equals the truth identically (with the
-    constants as symbols): the right structure with the right constants, not a numerical
-    coincidence such as ``sin(1e-25*x)`` for ``1e-25*x``.
+    Floats within 1e-9 of a rational with denominator <= 1000 count as that rational; a truth
+    with float constants (SI laws) is judged by :mod:`kansci.bench._judge_constants`.
 
     Parameters
     ----------
@@ -411,14 +318,14 @@ def is_exact(
     timeout : float
         Seconds allowed to sympy's rewrites before the high-precision comparison decides.
     const_rtol : float
-        Relative agreement required between a model's constant and the truth's (SI laws).
+        Agreement required between a model's constant and the truth's (SI laws).
     """
     bounds = _ranges(ranges)
     t = _as_expr(truth, "truth", bounds)
     m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
     m, t, symbols = _unify(m, t, bounds)
     if _physical_floats(t):
-        return _exact_with_constants(m, t, symbols, bounds, seed=seed, timeout=timeout, rtol=const_rtol)
+        return exact_with_constants(m, t, symbols, bounds, seed=seed, timeout=timeout, rtol=const_rtol)
     m, t = _snap_floats(m), _snap_floats(t)
     difference = m - t
     if difference == 0:
@@ -429,34 +336,6 @@ def is_exact(
     if _symbolically(difference, _is_zero, timeout):
         return True
     rows = _high_precision_values([m, t], symbols, bounds, seed)
-    return bool(rows) and all(
-        _hp_close(mv, tv, max(abs(mv), abs(tv), sympy.Float(1e-300))) for mv, tv in rows
-    )
-
-
-def _exact_with_constants(m, t, symbols, bounds, *, seed, timeout, rtol) -> bool:
-    constants = _physical_floats(t)
-    values = [float(c) for c in constants]
-    t_sym = _snap_relative(t).xreplace({c: _constant_symbol(i) for i, c in enumerate(constants)})
-    m = _snap_relative(m)
-    subs = {}
-    for f in m.atoms(sympy.Float):
-        rep = _represent(float(f), values, rtol)
-        if rep is None:
-            return False  # a constant the law does not have
-        subs[f] = rep
-    m_sym = m.xreplace(subs)
-    ks = [_constant_symbol(i) for i in range(len(values))]
-    krange = {k.name: (0.5 * v, 2.0 * v) for k, v in zip(ks, values)}
-    all_bounds = {**bounds, **krange}
-    all_symbols = [*symbols, *ks]
-    numeric = _compare(m_sym, t_sym, all_symbols, all_bounds, seed)
-    if numeric.equal is False:
-        return False
-    difference = m_sym - t_sym
-    if difference == 0 or _symbolically(difference, _is_zero, timeout):
-        return True
-    rows = _high_precision_values([m_sym, t_sym], all_symbols, all_bounds, seed)
     return bool(rows) and all(
         _hp_close(mv, tv, max(abs(mv), abs(tv), sympy.Float(1e-300))) for mv, tv in rows
     )
@@ -489,8 +368,7 @@ def is_symbolic_solution(
     m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
     m, t, symbols = _unify(m, t, bounds)
     if _physical_floats(t):  # rounding to decimals would erase constants like 1e-34
-        numeric = _compare(m, t, symbols, bounds, seed)
-        return bool(numeric.difference_constant or numeric.ratio_constant)
+        return bool((n := _compare(m, t, symbols, bounds, seed)).difference_constant or n.ratio_constant)
     m = round_floats(m, digits)
     difference = m - t
     if _is_finite_constant(difference):
@@ -594,9 +472,7 @@ def judge(
         column of ``X_test``.
     digits, seed, timeout
         As in :func:`is_symbolic_solution`.
-    constants : mapping name -> value, optional
-        Named constants the model uses (``{"hbar": 1.0545718176461565e-34}``, as
-        ``kansci discover --json`` reports them): replaced by their values before judging.
+    constants : optional mapping name -> value of named constants in the model, substituted first.
 
     Returns
     -------
@@ -606,11 +482,9 @@ def judge(
     if not isinstance(X_test, pd.DataFrame):
         raise TypeError(f"X_test must be a pandas DataFrame, got {type(X_test).__name__}")
     t = _as_expr(truth, "truth", _ranges(ranges))
-    m = _as_expr(model, "model", [*_ranges(ranges), *(x.name for x in t.free_symbols), *map(str, X_test.columns),
-                                  *(constants or {})])
-    if constants:
-        named = {s: sympy.Float(float(constants[s.name])) for s in m.free_symbols if s.name in constants}
-        m = m.xreplace(named)
+    names = [*_ranges(ranges), *(x.name for x in t.free_symbols), *map(str, X_test.columns), *(constants or {})]
+    m = _as_expr(model, "model", names)
+    m = m.xreplace({s: sympy.Float(float(constants[s.name])) for s in m.free_symbols if s.name in (constants or {})})
     r2 = r2_score(y_test, _predict(m, X_test))
     if ranges is None:
         names = {s.name for s in m.free_symbols | t.free_symbols}

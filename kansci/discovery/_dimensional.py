@@ -161,11 +161,18 @@ def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800)
     return sorted(good, key=lambda r: (len(r.groups), len(r.constants), r.score))
 
 
+def _trivial(r: Reduction) -> bool:
+    """No reduction at all: every group a single input to the power +-1, no prefactor."""
+    single = all(sum(1 for x in g if x) == 1 and max(abs(x) for x in g) == 1 for g in r.groups)
+    return not r.constants and single and not any(r.prefactor)
+
+
 def _reduced_problem(raw, reduction: Reduction):
     """The reduced problem (groups -> y/P) with the raw problem's split."""
     from ._problem import Problem
 
-    G, t = reduction.values(raw.X, raw.y)
+    with np.errstate(all="ignore"):
+        G, t = reduction.values(raw.X, raw.y)
     names = [f"pi{k + 1}" for k in range(G.shape[1])]
     variables = symbols_for(names, G)
     return Problem(X=G, y=t, columns=names, target=f"{raw.target}_reduced", variables=variables,
@@ -185,6 +192,8 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
         _, t = reduction.values(raw.X[raw.train], raw.y[raw.train])
         return len(ctx.add_raw(sympy.Float(float(np.median(t))) * prefactor, "units"))
     sub_raw = _reduced_problem(raw, reduction)
+    if not (np.all(np.isfinite(sub_raw.X)) and np.all(np.isfinite(sub_raw.y))) or np.ptp(sub_raw.y) == 0:
+        return 0  # groups beyond floating point range on some rows: not this reduction
     scaled, smap = rescale(sub_raw)
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     from ._units import snap_rounding
@@ -219,7 +228,7 @@ def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
     if not ranked:
         return
     ctx.diagnostics["pi_groups"] = ranked[0].describe(raw.columns)
-    chosen = ranked[:max_reductions]
+    chosen = [r for r in ranked if not _trivial(r)][:max_reductions]
     for k, r in enumerate(chosen):
         if ctx.remaining() <= 0 or ctx.solved():
             break

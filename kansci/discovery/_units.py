@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import sympy
 
@@ -173,37 +172,49 @@ def check_formable(setup: UnitsSetup) -> None:
 
 
 # ----------------------------------------------------------------------------- hooks
+def _exact_near(v: float) -> sympy.Expr | None:
+    """The simple number within rounding (1e-9, relative) of ``v``: a small rational or a power of ten."""
+    from fractions import Fraction
+
+    if v == 0 or not math.isfinite(v):
+        return None
+    fr = Fraction(v).limit_denominator(12)
+    if fr != 0 and abs(fr.numerator) <= 100 and abs(float(fr) - v) <= 1e-9 * abs(v):
+        return sympy.Rational(fr.numerator, fr.denominator)
+    k = round(math.log10(abs(v)))
+    if k and abs(abs(v) - 10.0**k) <= 1e-9 * abs(v):  # 1.00000000000002e-40: a unit conversion
+        return (1 if v > 0 else -1) * sympy.Integer(10) ** k
+    return None
+
+
 def snap_rounding(ctx, cands):
     """Add, for each candidate, the formula with floats within rounding of simple numbers made exact.
 
     ``0.499999999999973`` as an exponent or ``0.999999999999848`` as a term is ``1/2`` or
-    ``1``: floats within 1e-9 (relative) of a rational with denominator <= 12 and numerator
-    <= 100 are replaced, the other floats refitted; kept when the fit stays as good.
+    ``1``, and ``1.00000000000002e-40`` a power of ten left by a change of units: floats
+    within 1e-9 (relative) of a rational with denominator <= 12 and numerator <= 100, or of a
+    power of ten, are replaced, the formula tidied (``1e-40*sqrt(1/(1e-80 - a*v**2))`` is
+    ``1/sqrt(1 - 1e80*a*v**2)``), the other floats refitted; kept when the fit stays as good.
     """
-    from fractions import Fraction
-
-    from ..formula import refine_constants
+    from .._timeout import CallTimeout, time_limit
+    from ..formula import refine_constants, tidy
     from ._candidates import score
 
     out = list(cands)
+    X, y = ctx.raw.subset(ctx.raw.train)
     for c in cands:
-        floats = c.expr.atoms(sympy.Float)
-        subs = {}
-        for f in floats:
-            v = float(f)
-            fr = Fraction(v).limit_denominator(12)
-            if fr != 0 and abs(fr.numerator) <= 100 and abs(float(fr) - v) <= 1e-9 * abs(v):
-                subs[f] = sympy.Rational(fr.numerator, fr.denominator)
+        subs = {f: e for f in c.expr.atoms(sympy.Float) if (e := _exact_near(float(f))) is not None}
         if not subs:
             continue
         new = c.expr.xreplace(subs)
-        if new.atoms(sympy.Float):
-            X, y = ctx.raw.subset(ctx.raw.train)
-            try:
-                new, _ = refine_constants(new, ctx.raw.symbols, X, y)
-            except Exception as exc:  # keep the candidate as it is
-                log.debug("rounding snap refit failed: %s", exc)
-                continue
+        try:
+            with time_limit(2.0):
+                new = tidy(new, ctx.raw.symbols, X[:200])
+                if new.atoms(sympy.Float):
+                    new, _ = refine_constants(new, ctx.raw.symbols, X, y)
+        except (Exception, CallTimeout) as exc:  # keep the candidate as it is
+            log.debug("rounding snap failed: %s", exc)
+            continue
         s = score(new, ctx.raw, c.source, **c.notes)
         if s is not None and s.rmse <= c.rmse * (1 + 1e-6) + 1e-12 * ctx.raw.y_scale:
             out.append(s)

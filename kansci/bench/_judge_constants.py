@@ -1,0 +1,129 @@
+"""Judging laws in SI units: constants such as 6.62607015e-34 written into the true law.
+
+A model is exact for such a law when each of its floats is a product of powers of the law's
+constants, of pi and of a rational (within a relative tolerance), and the model so rewritten,
+with the constants as symbols, equals the law identically.  Numerical agreement alone is
+not enough: on inputs of size 1e-25, ``sin(x)`` equals ``x`` to 50 digits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+_SNAP_TOL = 1e-9
+_SNAP_MAX_DENOMINATOR = 1000
+DEFAULT_RANGE = (1.0, 3.0)
+
+
+def _snap_relative(expr: sympy.Expr) -> sympy.Expr:
+    """Floats within 1e-9 (relative) of a nonzero rational p/q (q <= 1000) read as it."""
+    replacements: dict[sympy.Basic, sympy.Expr] = {}
+    for atom in expr.atoms(sympy.Float):
+        value = float(atom)
+        if not np.isfinite(value) or not 1e-4 <= abs(value) <= 1e4:
+            continue
+        fraction = Fraction(value).limit_denominator(_SNAP_MAX_DENOMINATOR)
+        short = len(str(abs(fraction.numerator)).rstrip("0")) + len(str(fraction.denominator)) <= 7
+        if fraction != 0 and short and abs(value - float(fraction)) <= _SNAP_TOL * abs(value):
+            replacements[atom] = sympy.Rational(fraction.numerator, fraction.denominator)
+    return expr.xreplace(replacements)
+
+
+def _physical_floats(expr: sympy.Expr) -> list[sympy.Float]:
+    """The floats of a law that are not simple rationals: its physical constants."""
+    return sorted(_snap_relative(expr).atoms(sympy.Float), key=float)
+
+
+def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr | None:
+    """``value`` as ``(p/q) * pi**a * prod K_i**n_i`` within ``rtol``, simplest first; None if none."""
+    if not np.isfinite(value) or value == 0:
+        return None
+    k = len(constants)
+    if k == 0:
+        return None
+    best = None
+    logs = np.log(np.asarray(constants, dtype=float)) if k else np.zeros(0)
+    exps = np.array(list(itertools.product(range(-4, 5), repeat=k)), dtype=float).reshape(-1, k)
+    for a in range(-4, 5):
+        rest = np.log(abs(value)) - a * np.log(np.pi) - exps @ logs
+        ratio = np.exp(rest)
+        for i in np.flatnonzero((ratio > 1e-6) & (ratio < 1e6)):
+            fraction = Fraction(float(ratio[i])).limit_denominator(_SNAP_MAX_DENOMINATOR)
+            if fraction == 0 or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
+                continue
+            cost = float(np.abs(exps[i]).sum()) + abs(a) + len(str(fraction.numerator * fraction.denominator))
+            if best is None or cost < best[0]:
+                best = (cost, exps[i], a, fraction)
+    if best is None:
+        return None
+    _, n, a, fraction = best
+    out = sympy.Rational(fraction.numerator, fraction.denominator) * sympy.pi**a
+    for i, e in enumerate(n):
+        if e:
+            out *= _constant_symbol(i) ** int(e)
+    return out if value > 0 else -out
+
+
+def _constant_symbol(i: int) -> sympy.Symbol:
+    return sympy.Symbol(f"_K{i}", positive=True)
+
+
+def _generic_ranges(
+    symbols: list[sympy.Symbol], ranges: Mapping[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Ranges of order one with the signs of the given ones.
+
+    An identity holds everywhere; a coincidence on the sampled range does not.  Inputs of
+    size 1e-25 make ``sin(x)`` equal ``x`` to 50 digits there, but not at ``x`` of order one.
+    """
+    out = {}
+    for s in symbols:
+        lo, hi = ranges.get(s.name, DEFAULT_RANGE)
+        out[s.name] = (0.5, 2.0) if lo >= 0 else (-2.0, -0.5) if hi <= 0 else (-2.0, 2.0)
+    return out
+
+
+def far_from_unity(symbols, ranges: Mapping[str, tuple[float, float]]) -> bool:
+    """Some variable's range lies beyond 1e3 or below 1e-3 in magnitude."""
+    return any(
+        max(abs(lo), abs(hi)) > 1e3 or 0 < max(abs(lo), abs(hi)) < 1e-3
+        for lo, hi in (ranges.get(s.name, DEFAULT_RANGE) for s in symbols)
+    )
+
+
+def exact_with_constants(m, t, symbols, bounds, *, seed, timeout, rtol) -> bool:
+    """Whether ``m`` equals the SI law ``t`` (see the module docstring)."""
+    from .judge import _compare, _high_precision_values, _hp_close, _is_zero, _symbolically
+
+    constants = _physical_floats(t)
+    values = [float(c) for c in constants]
+    t_sym = _snap_relative(t).xreplace({c: _constant_symbol(i) for i, c in enumerate(constants)})
+    m = _snap_relative(m)
+    subs = {}
+    for f in m.atoms(sympy.Float):
+        rep = _represent(float(f), values, rtol)
+        if rep is None:
+            return False  # a constant the law does not have
+        subs[f] = rep
+    m_sym = m.xreplace(subs)
+    ks = [_constant_symbol(i) for i in range(len(values))]
+    krange = {k.name: (0.5 * v, 2.0 * v) for k, v in zip(ks, values)}
+    all_bounds = {**bounds, **krange}
+    all_symbols = [*symbols, *ks]
+    numeric = _compare(m_sym, t_sym, all_symbols, all_bounds, seed)
+    if numeric.equal is False:
+        return False
+    difference = m_sym - t_sym
+    if difference == 0 or _symbolically(difference, _is_zero, timeout):
+        return True
+    rows = _high_precision_values([m_sym, t_sym], all_symbols, all_bounds, seed)
+    return bool(rows) and all(
+        _hp_close(mv, tv, max(abs(mv), abs(tv), sympy.Float(1e-300))) for mv, tv in rows
+    )
+
+
