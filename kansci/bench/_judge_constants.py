@@ -73,21 +73,6 @@ def _constant_symbol(i: int) -> sympy.Symbol:
     return sympy.Symbol(f"_K{i}", positive=True)
 
 
-def _generic_ranges(
-    symbols: list[sympy.Symbol], ranges: Mapping[str, tuple[float, float]]
-) -> dict[str, tuple[float, float]]:
-    """Ranges of order one with the signs of the given ones.
-
-    An identity holds everywhere; a coincidence on the sampled range does not.  Inputs of
-    size 1e-25 make ``sin(x)`` equal ``x`` to 50 digits there, but not at ``x`` of order one.
-    """
-    out = {}
-    for s in symbols:
-        lo, hi = ranges.get(s.name, DEFAULT_RANGE)
-        out[s.name] = (0.5, 2.0) if lo >= 0 else (-2.0, -0.5) if hi <= 0 else (-2.0, 2.0)
-    return out
-
-
 def far_from_unity(symbols, ranges: Mapping[str, tuple[float, float]]) -> bool:
     """Some variable's range lies beyond 1e3 or below 1e-3 in magnitude."""
     return any(
@@ -100,9 +85,16 @@ def exact_with_constants(m, t, symbols, bounds, *, seed, timeout, rtol) -> bool:
     """Whether ``m`` equals the SI law ``t`` (see the module docstring)."""
     from .judge import _compare, _high_precision_values, _hp_close, _is_zero, _symbolically
 
-    constants = _physical_floats(t)
-    values = [float(c) for c in constants]
-    t_sym = _snap_relative(t).xreplace({c: _constant_symbol(i) for i, c in enumerate(constants)})
+    # the law's constants reduced to independent ones (1/c and 1/c**2 are one constant, c)
+    values: list[float] = []
+    t_subs = {}
+    for c in sorted(_physical_floats(t), key=lambda f: abs(np.log(abs(float(f))))):
+        rep = _represent(float(c), values, 1e-12) if values else None
+        if rep is None:
+            values.append(abs(float(c)))
+            rep = (1 if c > 0 else -1) * _constant_symbol(len(values) - 1)
+        t_subs[c] = rep
+    t_sym = _snap_relative(t).xreplace(t_subs)
     m = _snap_relative(m)
     subs = {}
     for f in m.atoms(sympy.Float):

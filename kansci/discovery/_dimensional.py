@@ -45,6 +45,7 @@ class Reduction:
     groups: list[list[int]]
     prefactor: list
     score: float = np.inf
+    alternatives: tuple = ()  # other prefactors, next best first
 
     def _product(self, exps, symbols) -> sympy.Expr:
         atoms = [*symbols, *self.constants]
@@ -102,13 +103,14 @@ def reductions(setup, X: np.ndarray, *, constants: bool = True) -> list[Reductio
         for consts in itertools.combinations(pool, size):
             all_dims = dims + [c.dimension for c in consts]
             groups = pi_groups(all_dims)
-            pre = target_prefactor(all_dims, tdim, groups, search=2 if len(groups) <= 3 else 1)
-            if pre is None:
+            pres = target_prefactor(all_dims, tdim, groups, search=2 if len(groups) <= 3 else 1, alternatives=2)
+            if pres is None:
                 continue
+            pre = pres[0]
             used = [any(g[len(dims) + i] for g in groups) or pre[len(dims) + i] for i in range(size)]
             if not all(used):
                 continue  # a constant that appears nowhere: the smaller set covers it
-            r = Reduction(consts, groups, pre)
+            r = Reduction(consts, groups, pre, alternatives=tuple(pres[1:]))
             if _valid(X, r):
                 out.append(r)
     return out
@@ -139,10 +141,10 @@ def _covers(r: Reduction, n_inputs: int) -> bool:
 def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800) -> list[Reduction]:
     """Reductions scored and sorted, best first.
 
-    The inputs left after irrelevant columns were dropped all matter, so reductions in which
-    every input enters a group or the prefactor come first (when there are any); among them,
-    those whose reduced target is a function of the groups as nearly as the best one's, with
-    fewer groups and fewer constants first.
+    Among the reductions whose reduced target is a function of the groups about as nearly as
+    the best one's, those in which every input enters a group or the prefactor come first
+    (the inputs left after irrelevant columns were dropped all matter), then those with fewer
+    groups and fewer constants.
     """
     rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).round().astype(int)
     found = []
@@ -152,13 +154,12 @@ def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800)
         r.score = _functional_error(G, t)
         if np.isfinite(r.score):
             found.append(r)
-    covering = [r for r in found if _covers(r, X.shape[1])]
-    found = covering or found
     if not found:
         return []
     best = min(r.score for r in found)
-    good = [r for r in found if r.score <= max(3 * best, best + 0.02)]
-    return sorted(good, key=lambda r: (len(r.groups), len(r.constants), r.score))
+    good = [r for r in found if r.score <= 1.5 * best + 0.005]
+    n = X.shape[1]
+    return sorted(good, key=lambda r: (not _covers(r, n), len(r.groups), len(r.constants), r.score))
 
 
 def _trivial(r: Reduction) -> bool:
@@ -181,7 +182,7 @@ def _reduced_problem(raw, reduction: Reduction):
 
 def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
     """Run the search on one reduced problem; add its formulas, mapped back, to ``ctx``."""
-    from ._discover import Context, _default_strategies, run_search
+    from ._discover import Context, _default_strategies, _drop_irrelevant, run_search
     from ._pareto import pareto_front
     from ._scaling import rescale
 
@@ -194,6 +195,11 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
     sub_raw = _reduced_problem(raw, reduction)
     if not (np.all(np.isfinite(sub_raw.X)) and np.all(np.isfinite(sub_raw.y))) or np.ptp(sub_raw.y) == 0:
         return 0  # groups beyond floating point range on some rows: not this reduction
+    back = dict(zip(sub_raw.symbols, groups))
+    # groups the reduced target does not depend on (n_0*x**3 beside g*m*x/(k_B*T) when n_0 is in
+    # the prefactor; a group of an irrelevant column the first screen missed); groups share
+    # quantities, so they are dependent by construction: the neighbour test alone decides
+    sub_raw, _ = _drop_irrelevant(sub_raw, margin=0.5, independence=False)
     scaled, smap = rescale(sub_raw)
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     from ._units import snap_rounding
@@ -205,7 +211,6 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
     pool = pareto_front(sub.candidates)
     pool += sorted(sub.candidates, key=lambda c: c.rmse)[:3]
     pool += sorted((c for c in sub.candidates if c.exact), key=lambda c: (c.rmse, c.complexity))[:3]
-    back = dict(zip(sub_raw.symbols, groups))
     added, seen = 0, set()
     for c in pool:
         if c.key() in seen or not np.isfinite(c.rmse):
@@ -228,11 +233,21 @@ def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
     if not ranked:
         return
     ctx.diagnostics["pi_groups"] = ranked[0].describe(raw.columns)
-    chosen = [r for r in ranked if not _trivial(r)][:max_reductions]
+    useful = [r for r in ranked if not _trivial(r)]
+    # the best groups with their best prefactor, then with the next one (which prefactor
+    # leaves the simplest function is not known: 1/(exp(x) - 1) is easier to find than
+    # x/(exp(x) - 1)), then the next set of groups
+    chosen = useful[:1]
+    if useful and useful[0].alternatives:
+        alt = useful[0].alternatives[0]
+        chosen.append(Reduction(useful[0].constants, useful[0].groups, list(alt), useful[0].score))
+    chosen += useful[1:max_reductions]
     for k, r in enumerate(chosen):
         if ctx.remaining() <= 0 or ctx.solved():
             break
-        share = 0.65 if k == 0 and len(chosen) > 1 else 1.0
-        deadline = time.perf_counter() + share * ctx.remaining()
+        share = 1.0 / (len(chosen) - k) if k < len(chosen) - 1 else 1.0
+        share = max(share, 0.5) if k == 0 else share
+        reserve = min(5.0, 0.2 * ctx.remaining())  # to finish the formulas mapped back
+        deadline = time.perf_counter() + share * (ctx.remaining() - reserve)
         log.debug("units: searching %s (score %.3g)", r.describe(raw.columns), r.score)
         _search_reduced(ctx, setup, r, deadline)

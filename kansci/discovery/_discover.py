@@ -246,7 +246,7 @@ def discover(
     return result
 
 
-def _drop_irrelevant(problem: Problem) -> tuple[Problem, list[str]]:
+def _drop_irrelevant(problem: Problem, **options) -> tuple[Problem, list[str]]:
     """The problem without the input columns the target does not depend on."""
     from dataclasses import replace
 
@@ -254,7 +254,7 @@ def _drop_irrelevant(problem: Problem) -> tuple[Problem, list[str]]:
     from ._relevance import irrelevant_columns
 
     Xt, yt = problem.subset(problem.train)
-    drop = irrelevant_columns(Xt, yt)
+    drop = irrelevant_columns(Xt, yt, **options)
     if not drop:
         return problem, []
     keep = [j for j in range(problem.n_vars) if j not in drop]

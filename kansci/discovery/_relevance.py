@@ -96,7 +96,7 @@ def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int) -> float:
 
 
 def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k: int = 4,
-                       margin: float | None = None) -> list[int]:
+                       margin: float | None = None, independence: bool = True) -> list[int]:
     """Indices of input columns the target does not depend on.
 
     A column is dropped when removing it lowers the neighbour error by the margin and it
@@ -110,6 +110,8 @@ def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k:
     k : neighbours per prediction.
     margin : a column is dropped only when removing it lowers the neighbour error below
         ``margin`` times the error with it (default :data:`MARGIN`, 0.5 for small tables).
+    independence : also require the independence tests (off for inputs that are functions of
+        shared quantities, such as dimensionless groups, which are dependent by construction).
 
     Returns
     -------
@@ -130,7 +132,7 @@ def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k:
     while len(kept) > 1:
         trials = sorted((_knn_error(Z, t, [c for c in kept if c != j], k), j) for j in kept)
         trials = [(e, j) for e, j in trials
-                  if (e < margin * err or e <= FLOOR) and _independent(X[rows, j], y[rows])]
+                  if (e < margin * err or e <= FLOOR) and (not independence or _independent(X[rows, j], y[rows]))]
         if not trials:
             break
         best, j = trials[0]

@@ -104,6 +104,31 @@ def _orient(v: list[int]) -> list[int]:
     return v if (s > 0 or (s == 0 and first > 0)) else [-x for x in v]
 
 
+def _kernel_basis(dimensions: Sequence[Dimension]) -> list[list[int]]:
+    """A reduced basis of the integer kernel lattice ``{e in Z^n : D e = 0}``.
+
+    LLL on the rows ``[e_i | W * D[:, i]]`` (the identity beside the weighted dimension
+    columns, W large): the reduced vectors with a zero tail span every integer solution, not
+    just a sublattice (``k_B T/(m g x)`` is in it even when ``(k_B T)**3/(m g x)**3`` is what a
+    rational nullspace basis gives).
+    """
+    from sympy import ZZ
+    from sympy.polys.matrices import DomainMatrix
+
+    n = len(dimensions)
+    D = dimension_matrix(dimensions)
+    den = math.lcm(*[f.denominator for row in D for f in row]) if D else 1
+    ints = [[int(f * den) for f in row] for row in D]
+    rank = len(nullspace(D, n))  # n - rank(D) kernel vectors
+    weight = 10**6
+    rows = [[ZZ(int(i == j)) for j in range(n)] + [ZZ(weight * ints[b][i]) for b in range(len(ints))] for i in range(n)]
+    reduced = DomainMatrix(rows, (n, n + len(ints)), ZZ).lll().to_Matrix().tolist()
+    kernel = [[int(x) for x in r[:n]] for r in reduced if all(x == 0 for x in r[n:])]
+    if len(kernel) != rank:  # not separated (cannot happen with this weight); fall back
+        kernel = _lll([_primitive(v) for v in nullspace(D, n)])
+    return kernel
+
+
 def pi_groups(dimensions: Sequence[Dimension]) -> list[list[int]]:
     """Dimensionless groups of quantities with the given dimensions (Buckingham pi).
 
@@ -114,27 +139,28 @@ def pi_groups(dimensions: Sequence[Dimension]) -> list[list[int]]:
     Returns
     -------
     list of integer exponent vectors (one per group, each of length ``len(dimensions)``):
-    group ``k`` is ``prod_i x_i**groups[k][i]``.  There are ``n - rank(D)`` of them, with
-    small integer exponents; a dimensionless quantity is a group of its own.
+    group ``k`` is ``prod_i x_i**groups[k][i]``.  There are ``n - rank(D)`` of them, a basis
+    of every integer combination without dimension, with small integer exponents; a
+    dimensionless quantity is a group of its own.
     """
     n = len(dimensions)
     if n == 0:
         return []
-    raw = [_primitive(v) for v in nullspace(dimension_matrix(dimensions), n)]
-    reduced = _shorten(_lll(raw))
+    reduced = _shorten(_kernel_basis(dimensions))
     groups = [_orient(v) for v in reduced if any(v)]
     return sorted(groups, key=lambda v: (_nnz(v), _l1(v), [-abs(x) for x in v]))
 
 
 def target_prefactor(
     dimensions: Sequence[Dimension], target: Dimension, groups: Sequence[Sequence[int]] | None = None,
-    *, search: int = 2,
-) -> list[Fraction] | None:
+    *, search: int = 2, alternatives: int = 0,
+) -> list[Fraction] | list[list[Fraction]] | None:
     """Exponents ``e`` with ``prod_i x_i**e_i`` of the target's dimension, or None if none exist.
 
     Among the solutions (any one times products of the groups), prefers small denominators
     (integers, then halves), quantities that are not also inside a group (so the rest of the
-    law is a function of the groups alone), then the smallest exponents.
+    law is a function of the groups alone), then the smallest exponents.  With
+    ``alternatives`` = k > 0, returns the best k + 1 solutions, best first.
     """
     n = len(dimensions)
     e0 = solve(dimension_matrix(dimensions), list(target.exponents)) if n else None
@@ -143,7 +169,7 @@ def target_prefactor(
     if groups is None:
         groups = pi_groups(dimensions)
     if not groups:
-        return list(e0)
+        return [list(e0)] if alternatives else list(e0)
     in_group = np.array([any(g[i] for g in groups) for i in range(n)])
     den = math.lcm(*[f.denominator for f in e0])
     base = np.array([int(f * den) for f in e0], dtype=np.int64)
@@ -159,5 +185,5 @@ def target_prefactor(
     denominators = (den // np.gcd(E, den)).max(axis=1)
     overlap = ((E != 0) & in_group[None, :]).sum(axis=1)
     order = np.lexsort((np.abs(E).sum(axis=1), (E**2).sum(axis=1), overlap, denominators))
-    best = E[order[0]]
-    return [Fraction(int(v), den) for v in best]
+    ranked = [[Fraction(int(v), den) for v in E[i]] for i in order[: alternatives + 1]]
+    return ranked if alternatives else ranked[0]
