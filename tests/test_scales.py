@@ -113,3 +113,27 @@ def test_units_recover_planck_law_with_named_constants():
     d = kansci.discover(train, law.output, time_limit=60, seed=0, units=law_units(law, 0))
     assert set(d.physical_constants) == {"c", "hbar", "k_B"}
     assert d.r2 > 0.9999999
+
+
+def test_rounding_level_floats_become_exact_and_units_artefacts_vanish():
+    import time
+
+    from kansci.discovery._candidates import score
+    from kansci.discovery._discover import Context
+    from kansci.discovery._units import snap_rounding
+
+    rng = np.random.default_rng(0)
+    m, v = _logu(rng, 1e-30, 1e-28, 300), _logu(rng, 1e6, 2.5e8, 300)
+    df = pd.DataFrame({"m": m, "v": v, "y": m / np.sqrt(1 - v**2 / 2.99792458e8**2)})
+    p = make_problem(df, "y")
+    M, V = p.symbols
+    F = sympy.Float
+    # what a search in rescaled units can leave: powers of ten a hair off, inside and out
+    expr = F("1.00000000000002e-40") * M * sympy.sqrt(1 / (F("1.00000000000004e-80") - F("1.11265005605366e-97") * V**2))
+    ctx = Context(problem=p, deadline=time.perf_counter() + 60, seed=0)
+    out = snap_rounding(ctx, [score(expr, p, "test")])
+    assert any(str(c.expr) == "m*sqrt(1/(1 - 1.11265005605362e-17*v**2))" for c in out)
+    kepler = F("769089.720197") * M ** F("1.49999999999997") * (V / M + F("0.999999999999848")) ** F("0.499999999999973")
+    snapped = snap_rounding(ctx, [score(kepler, p, "test")])[-1].expr
+    assert len(snapped.atoms(sympy.Float)) == 1  # exponents 3/2, 1/2 and the 1 are exact (and tidied)
+    assert not any(isinstance(q.exp, sympy.Float) for q in snapped.atoms(sympy.Pow))

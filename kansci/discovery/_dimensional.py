@@ -97,9 +97,11 @@ def reductions(setup, X: np.ndarray, *, constants: bool = True) -> list[Reductio
     """Every way to reduce the problem: constant sets with their groups and prefactor."""
     dims = [d for d, _ in setup.symbols.values()]
     tdim = setup.target[0]
-    pool = [PhysicalConstant(n) for n in ("c", "hbar", "G", "k_B", "q_e", "eps_0", "m_e", "N_A")] if constants else []
+    from ._units import COMPLETION, MAX_COMPLETION
+
+    pool = [PhysicalConstant(n) for n in COMPLETION] if constants else []
     out = []
-    for size in range(0, 4 if constants else 1):
+    for size in range(0, MAX_COMPLETION + 1 if constants else 1):
         for consts in itertools.combinations(pool, size):
             all_dims = dims + [c.dimension for c in consts]
             groups = pi_groups(all_dims)

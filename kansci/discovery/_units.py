@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 import sympy
@@ -40,7 +40,6 @@ class UnitsSetup:
     target_name: str
     columns: list[str]
     constants: bool = True  # physical constants may complete the dimensions
-    notes: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- reading
     @staticmethod
@@ -73,7 +72,7 @@ class UnitsSetup:
         cols = list(problem.columns)
         syms = {s: self.symbols[s] for s in problem.symbols}
         return UnitsSetup({c: u for c, u in self.units.items() if c in cols or c == self.target_name},
-                          syms, self.target, self.target_name, cols, self.constants, self.notes)
+                          syms, self.target, self.target_name, cols, self.constants)
 
     # ---------------------------------------------------------------- search
     def stages(self):
