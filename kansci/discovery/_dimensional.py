@@ -164,6 +164,36 @@ def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800)
     return sorted(good, key=lambda r: (not _covers(r, n), len(r.groups), len(r.constants), r.score))
 
 
+def _prefactor_variants(r: Reduction, X: np.ndarray, y: np.ndarray, max_rows: int = 600) -> list[Reduction]:
+    """The reduction with other prefactors (its alternatives, and times each group to the
+    power +-1), ordered by how many groups the reduced target still depends on, then by the
+    size of the prefactor's exponents."""
+    from ._relevance import irrelevant_columns
+
+    options = [list(r.prefactor), *[list(a) for a in r.alternatives]]
+    if len(r.groups) <= 4:
+        for g in r.groups:
+            for sign in (1, -1):
+                options.append([p + sign * e for p, e in zip(r.prefactor, g)])
+    rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).round().astype(int)
+    scored, seen = [], set()
+    for k, pre in enumerate(options):
+        key = tuple(pre)
+        if key in seen:
+            continue
+        seen.add(key)
+        v = Reduction(r.constants, r.groups, pre, r.score)
+        if not _valid(X, v):
+            continue
+        with np.errstate(all="ignore"):
+            G, t = v.values(X[rows], y[rows])
+        if not (np.all(np.isfinite(G)) and np.all(np.isfinite(t))):
+            continue
+        relevant = len(r.groups) - len(irrelevant_columns(G, t, margin=0.5, independence=False))
+        scored.append((relevant, sum(abs(e) for e in pre), k, v))
+    return [t[-1] for t in sorted(scored, key=lambda t: t[:3])]
+
+
 def _trivial(r: Reduction) -> bool:
     """No reduction at all: every group a single input to the power +-1, no prefactor."""
     single = all(sum(1 for x in g if x) == 1 and max(abs(x) for x in g) == 1 for g in r.groups)
@@ -207,7 +237,10 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
     from ._units import snap_rounding
 
     sub.hooks.append(snap_rounding)
-    run_search(sub, _default_strategies())
+    stages = _default_strategies()
+    if sub_raw.n_vars == 1:  # one group: snapping a function of one variable is the whole job
+        stages = [(name, fn, 0.7 if name == "snap" else share) for name, fn, share in stages]
+    run_search(sub, stages)
     if not sub.candidates:
         return 0
     pool = pareto_front(sub.candidates)
@@ -236,19 +269,17 @@ def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
         return
     ctx.diagnostics["pi_groups"] = ranked[0].describe(raw.columns)
     useful = [r for r in ranked if not _trivial(r)]
-    # the best groups with their best prefactor, then with the next one (which prefactor
-    # leaves the simplest function is not known: 1/(exp(x) - 1) is easier to find than
-    # x/(exp(x) - 1)), then the next set of groups
-    chosen = useful[:1]
-    if useful and useful[0].alternatives:
-        alt = useful[0].alternatives[0]
-        chosen.append(Reduction(useful[0].constants, useful[0].groups, list(alt), useful[0].score))
-    chosen += useful[1:max_reductions]
+    if not useful:
+        return
+    # the best groups with the prefactors that leave the fewest groups to depend on (which
+    # prefactor leaves the simplest function is not known beforehand: n*k_B*T with
+    # f = log(V2/V1), not k_B*T with f = n*log(V2/V1)), then the next set of groups
+    variants = _prefactor_variants(useful[0], X, y)
+    chosen = variants[:2] + useful[1:max_reductions]
     for k, r in enumerate(chosen):
         if ctx.remaining() <= 0 or ctx.solved():
             break
-        share = 1.0 / (len(chosen) - k) if k < len(chosen) - 1 else 1.0
-        share = max(share, 0.5) if k == 0 else share
+        share = 1.0 / (len(chosen) - k)  # equal shares: a reduction that fits is solved early
         reserve = min(5.0, 0.2 * ctx.remaining())  # to finish the formulas mapped back
         deadline = time.perf_counter() + share * (ctx.remaining() - reserve)
         log.debug("units: searching %s (score %.3g)", r.describe(raw.columns), r.score)
