@@ -17,6 +17,7 @@ import sympy
 
 _SNAP_TOL = 1e-9
 _SNAP_MAX_DENOMINATOR = 1000
+_MAX_P, _MAX_Q = 1000, 100  # the rational factor of a model constant: p/q (a chance match is unlikely)
 DEFAULT_RANGE = (1.0, 3.0)
 
 
@@ -53,8 +54,8 @@ def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr 
         rest = np.log(abs(value)) - a * np.log(np.pi) - exps @ logs
         ratio = np.exp(rest)
         for i in np.flatnonzero((ratio > 1e-6) & (ratio < 1e6)):
-            fraction = Fraction(float(ratio[i])).limit_denominator(_SNAP_MAX_DENOMINATOR)
-            if fraction == 0 or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
+            fraction = Fraction(float(ratio[i])).limit_denominator(_MAX_Q)
+            if fraction == 0 or fraction.numerator > _MAX_P or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
                 continue
             cost = float(np.abs(exps[i]).sum()) + abs(a) + len(str(fraction.numerator * fraction.denominator))
             if best is None or cost < best[0]:

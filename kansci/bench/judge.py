@@ -298,7 +298,7 @@ def is_exact(
     *,
     seed: int = 0,
     timeout: float = 5.0,
-    const_rtol: float = 1e-6,
+    const_rtol: float = 1e-8,
 ) -> bool:
     """Whether ``model`` equals ``truth`` identically.
 
