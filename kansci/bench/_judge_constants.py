@@ -90,7 +90,7 @@ def exact_with_constants(m, t, symbols, bounds, *, seed, timeout, rtol) -> bool:
     values: list[float] = []
     t_subs = {}
     for c in sorted(_physical_floats(t), key=lambda f: abs(np.log(abs(float(f))))):
-        rep = _represent(float(c), values, 1e-12) if values else None
+        rep = _represent(float(c), values, 1e-9) if values else None  # mu_0 and 1/(eps_0*c**2) are one
         if rep is None:
             values.append(abs(float(c)))
             rep = (1 if c > 0 else -1) * _constant_symbol(len(values) - 1)
