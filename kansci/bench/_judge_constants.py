@@ -60,6 +60,12 @@ def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr 
             cost = float(np.abs(exps[i]).sum()) + abs(a) + len(str(fraction.numerator * fraction.denominator))
             if best is None or cost < best[0]:
                 best = (cost, exps[i], a, fraction)
+        # or exactly a power of ten (a change of units), without another rational factor
+        tens = np.round(rest / np.log(10))
+        for i in np.flatnonzero(np.abs(rest - tens * np.log(10)) <= rtol):
+            cost = float(np.abs(exps[i]).sum()) + abs(a) + 2 + abs(tens[i]) / 10
+            if best is None or cost < best[0]:
+                best = (cost, exps[i], a, Fraction(10) ** int(tens[i]))
     if best is None:
         return None
     _, n, a, fraction = best
