@@ -83,12 +83,18 @@ class Reduction:
 
 
 def _valid(X: np.ndarray, reduction: Reduction) -> bool:
-    """Half-integer powers need positive columns; zeros cannot be raised to negative powers."""
+    """Half-integer powers need positive columns; a column whose values cross zero (a signed
+    coordinate) cannot divide: its ratios blow up near zero and hide the law."""
     for j in range(X.shape[1]):
         exps = [g[j] for g in reduction.groups] + [reduction.prefactor[j]]
-        if any(e for e in exps) and np.any(X[:, j] == 0):
+        if not any(exps):
+            continue
+        col = X[:, j]
+        if np.any(col == 0):
             return False
-        if any(getattr(e, "denominator", 1) != 1 for e in exps) and np.any(X[:, j] < 0):
+        if any(getattr(e, "denominator", 1) != 1 for e in exps) and np.any(col < 0):
+            return False
+        if any(e < 0 for e in exps) and np.any(col < 0) and np.any(col > 0):
             return False
     return True
 
