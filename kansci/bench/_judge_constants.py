@@ -49,20 +49,25 @@ def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr 
         return None
     best = None
     logs = np.log(np.asarray(constants, dtype=float)) if k else np.zeros(0)
-    exps = np.array(list(itertools.product(range(-4, 5), repeat=k)), dtype=float).reshape(-1, k)
+    # integer exponents; half-integer ones (c**3 from c**2, 2*pi/sqrt(G)) with at most two
+    # constants and small rationals only, so that a chance match stays unlikely
+    steps = np.arange(-8, 9) / 2 if k <= 2 else np.arange(-4, 5)
+    exps = np.array(list(itertools.product(steps, repeat=k)), dtype=float).reshape(-1, k)
+    half = np.any(exps != np.round(exps), axis=1)
     for a in range(-4, 5):
         rest = np.log(abs(value)) - a * np.log(np.pi) - exps @ logs
         ratio = np.exp(rest)
         for i in np.flatnonzero((ratio > 1e-6) & (ratio < 1e6)):
-            fraction = Fraction(float(ratio[i])).limit_denominator(_MAX_Q)
-            if fraction == 0 or fraction.numerator > _MAX_P or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
+            max_p, max_q = (12, 12) if half[i] else (_MAX_P, _MAX_Q)
+            fraction = Fraction(float(ratio[i])).limit_denominator(max_q)
+            if fraction == 0 or fraction.numerator > max_p or abs(float(fraction) - ratio[i]) > rtol * ratio[i]:
                 continue
             cost = float(np.abs(exps[i]).sum()) + abs(a) + len(str(fraction.numerator * fraction.denominator))
             if best is None or cost < best[0]:
                 best = (cost, exps[i], a, fraction)
         # or exactly a power of ten (a change of units), without another rational factor
         tens = np.round(rest / np.log(10))
-        for i in np.flatnonzero(np.abs(rest - tens * np.log(10)) <= rtol):
+        for i in np.flatnonzero((np.abs(rest - tens * np.log(10)) <= rtol) & ~half):
             cost = float(np.abs(exps[i]).sum()) + abs(a) + 2 + abs(tens[i]) / 10
             if best is None or cost < best[0]:
                 best = (cost, exps[i], a, Fraction(10) ** int(tens[i]))
@@ -72,7 +77,7 @@ def _represent(value: float, constants: list[float], rtol: float) -> sympy.Expr 
     out = sympy.Rational(fraction.numerator, fraction.denominator) * sympy.pi**a
     for i, e in enumerate(n):
         if e:
-            out *= _constant_symbol(i) ** int(e)
+            out *= _constant_symbol(i) ** sympy.Rational(int(round(2 * e)), 2)
     return out if value > 0 else -out
 
 
