@@ -99,6 +99,18 @@ def _valid(X: np.ndarray, reduction: Reduction) -> bool:
     return True
 
 
+def _orient_for(X: np.ndarray, groups: list[list[int]]) -> list[list[int]]:
+    """Each group turned upside down when that keeps a column crossing zero out of a denominator
+    (``theta/sigma``, not ``sigma/theta``, for a signed ``theta``)."""
+    signed = [bool(np.any(X[:, j] < 0) and np.any(X[:, j] > 0)) for j in range(X.shape[1])]
+    out = []
+    for g in groups:
+        bad = any(e < 0 for e, s in zip(g, signed) if s)
+        flipped_bad = any(e > 0 for e, s in zip(g, signed) if s)
+        out.append([-e for e in g] if bad and not flipped_bad else list(g))
+    return out
+
+
 def reductions(setup, X: np.ndarray, *, constants: bool = True) -> list[Reduction]:
     """Every way to reduce the problem: constant sets with their groups and prefactor."""
     dims = [d for d, _ in setup.symbols.values()]
@@ -118,6 +130,7 @@ def reductions(setup, X: np.ndarray, *, constants: bool = True) -> list[Reductio
             used = [any(g[len(dims) + i] for g in groups) or pre[len(dims) + i] for i in range(size)]
             if not all(used):
                 continue  # a constant that appears nowhere: the smaller set covers it
+            groups = _orient_for(X, groups)
             r = Reduction(consts, groups, pre, alternatives=tuple(pres[1:]))
             if _valid(X, r):
                 out.append(r)
