@@ -137,3 +137,27 @@ def test_rounding_level_floats_become_exact_and_units_artefacts_vanish():
     snapped = snap_rounding(ctx, [score(kepler, p, "test")])[-1].expr
     assert len(snapped.atoms(sympy.Float)) == 1  # exponents 3/2, 1/2 and the 1 are exact (and tidied)
     assert not any(isinstance(q.exp, sympy.Float) for q in snapped.atoms(sympy.Pow))
+
+
+def test_redundant_constants_left_by_rescaling_are_merged():
+    from kansci.discovery._units import normalise_ratio
+
+    u, v = sympy.symbols("u v", positive=True)
+    ratio = sympy.Integer(10**14) * (u + v) / (sympy.Float(0.00111265005605362) * u * v + sympy.Integer(10**14))
+    assert str(normalise_ratio(ratio)) == "(u + v)/(1.11265005605362e-17*u*v + 1)"
+    root = sympy.Float(2.69174051728871e18) * u / sympy.sqrt(sympy.Float(896.981677349249) - sympy.Float(9.98026713581712e-15) * v**2)
+    merged = normalise_ratio(root)
+    assert len(merged.atoms(sympy.Float)) == 2 and str(merged).startswith("8.98755178736")
+
+
+def test_signed_columns_never_divide_in_a_reduction():
+    from kansci.discovery._dimensional import reductions
+    from kansci.discovery._units import setup_units
+
+    rng = np.random.default_rng(0)
+    sigma, theta = _logu(rng, 1e-3, 1e-2, 200), rng.uniform(-5e-3, 5e-3, 200)
+    df = pd.DataFrame({"sigma": sigma, "theta": theta, "f": np.exp(-(theta / sigma) ** 2 / 2) / sigma})
+    p = make_problem(df, "f")
+    setup = setup_units({"sigma": "m", "theta": "m", "f": "1/m"}, p, list(df.columns))
+    found = reductions(setup, p.X, constants=False)
+    assert found and all(g[1] > 0 for r in found for g in r.groups)  # theta/sigma, never sigma/theta
