@@ -113,6 +113,15 @@ def _print_discovery(d, quiet: bool) -> None:
             print(f"time ran out: {', '.join(late)}; the best formula found in time is shown")
         for line in d.uncertainty_lines():
             print(line)
+    dropped = getattr(d, "dropped_columns", [])
+    if dropped:
+        print(f"left out (the target does not depend on them): {', '.join(map(str, dropped))}")
+    named = getattr(d, "physical_constants", {})
+    if named and not quiet:
+        print("physical constants: " + ", ".join(f"{k} = {v:.10g}" for k, v in named.items()))
+    units = [r for r in getattr(d, "constant_units", []) if r.get("unit")]
+    if units and not quiet:
+        print("fitted constants: " + ", ".join(f"{r['value']:.6g} [{r['unit']}]" for r in units))
 
 
 def _run_discovery(df, target, args, **options):
@@ -135,9 +144,12 @@ def _run_discovery(df, target, args, **options):
 
 def _targets(spec: str, columns, data: str) -> list[str]:
     """``--target``: one column, or several separated by commas (``Fx,Fy``)."""
+    from .units import split_header_units
+
     cols = [str(c) for c in columns]
-    targets = [spec] if spec in cols else [t.strip() for t in spec.split(",")]
-    missing = [t for t in targets if t not in cols]
+    known = set(cols) | set(split_header_units(cols)[0])  # 'v [m/s]' is also called 'v'
+    targets = [spec] if spec in known else [t.strip() for t in spec.split(",")]
+    missing = [t for t in targets if t not in known]
     if missing or not all(targets):
         what = ", ".join(repr(t) for t in missing) if missing else repr(spec)
         raise CLIError(f"target column {what} not in {data}; columns are {cols}")
@@ -152,9 +164,10 @@ def _cmd_discover(args) -> int:
     _check_device(args)
     df = _read_csv(args.data)
     targets = _targets(args.target, df.columns, args.data)
+    options = {"units": args.units} if args.units else {}
     if args.sigma is not None and args.sigma not in df.columns:
         raise CLIError(f"sigma column {args.sigma!r} not in {args.data}; columns are {list(df.columns)}")
-    d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args, sigma=args.sigma)
+    d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args, sigma=args.sigma, **options)
     laws = list(d.values()) if len(targets) > 1 else [d]
     for law in laws:
         _print_discovery(law, args.quiet)
@@ -223,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tree", action="store_true",
                    help="print the structure of the law (the decomposition's splits, transforms, leaves)")
     p.add_argument("--device", default=None, help="where the KANs train: cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--units", metavar="COL=UNIT,...",
+                   help="units of every column, e.g. m=kg,v=m/s,F=N (pint syntax; '1' for dimensionless);"
+                        " or write them in the header as 'v [m/s]'")
     p.set_defaults(func=_cmd_discover)
 
     p = sub.add_parser("demo", help="rediscover Kepler's third law from the bundled planets")

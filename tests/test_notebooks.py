@@ -101,3 +101,12 @@ def test_pde_poisson(kernel):
     assert error < 1e-2
     lap_check = float(text.split("largest difference:")[1].split()[0])
     assert lap_check < 1e-6
+
+def test_units(kernel):
+    book = _run("units", kernel)
+    text = _text(book)
+    assert "F = q1*q2/(4*pi*eps_0*r**2)" in text
+    assert "left out: ['T']" in text
+    assert "'hbar'" in text or "'h'" in text  # Planck's law with named constants
+    assert "k_B" in text
+

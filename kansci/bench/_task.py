@@ -80,6 +80,9 @@ class TaskSpec:
         Rows of the training and of the (clean) test table.
     solver : str
         ``module:function`` of the solver, importable where the task runs.
+    units : bool
+        Give the solver the units of the columns (``units=`` keyword; the law's table must
+        have them, as the ``realistic`` table does).
     """
 
     law_id: str
@@ -89,6 +92,7 @@ class TaskSpec:
     n_train: int = 2000
     n_test: int = 1000
     solver: str = DEFAULT_SOLVER
+    units: bool = False
 
     @property
     def key(self) -> tuple[str, float, int]:
@@ -280,8 +284,10 @@ def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[s
     spec : TaskSpec
         The law, noise level, seed and budget.
     solver : callable, optional
-        Called as ``solver(train, target=..., time_limit=..., seed=..., progress=False)``;
-        default: the function named by ``spec.solver``.
+        Called as ``solver(train, target=..., time_limit=..., seed=..., progress=False)``
+        (and ``units=`` when ``spec.units``); default: the function named by ``spec.solver``.
+        Named constants the result reports (``physical_constants``) are substituted before
+        judging.
 
     Returns
     -------
@@ -298,13 +304,21 @@ def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[s
         row["n_train"] = n_train
         train, test = make_dataset(law, n_train, spec.n_test, spec.noise, spec.seed)
         call = solver if solver is not None else resolve_solver(spec.solver)
+        options: dict[str, Any] = {}
+        if spec.units:
+            from ..datasets import law_units
+
+            options["units"] = law_units(law, spec.seed)
+            if not options["units"]:
+                raise ValueError(f"law {law.id} has no units; use a table with units (realistic)")
     except Exception as exc:
         return failure_row(spec, "error", "setup", _describe(exc), 0.0)
 
     start = time.perf_counter()
     try:
         found = call(
-            train, target=law.output, time_limit=spec.time_limit, seed=spec.seed, progress=False
+            train, target=law.output, time_limit=spec.time_limit, seed=spec.seed, progress=False,
+            **options,
         )
         result = _as_result(found)
     except Exception as exc:
@@ -325,7 +339,8 @@ def run_task(spec: TaskSpec, solver: Callable[..., Any] | None = None) -> dict[s
     try:
         if not row["formula"]:
             raise ValueError("the solver returned no formula")
-        verdict = judge(row["formula"], law.formula, test[law.names], y_test, ranges=law.variables)
+        verdict = judge(row["formula"], law.formula, test.drop(columns=[law.output]), y_test,
+                        ranges=law.variables, constants=result.get("physical_constants") or None)
     except Exception as exc:
         row.update(status="error", stage="export", error=_describe(exc))
         return row

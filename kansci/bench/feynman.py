@@ -124,6 +124,7 @@ def run_feynman(
     retry_failed: bool = False,
     on_row: Any = None,
     table: str = "feynman",
+    units: bool = False,
 ) -> pd.DataFrame:
     """Run the Feynman benchmark (or another law table) and return its results table.
 
@@ -148,6 +149,8 @@ def run_feynman(
     table : str
         The law table whose laws run when ``ids`` is None (see
         :data:`kansci.datasets.LAW_TABLES`).
+    units : bool
+        Give the solver the units of the columns (the laws' table must have them).
 
     Returns
     -------
@@ -157,7 +160,8 @@ def run_feynman(
     law_ids = resolve_ids(ids) if ids is not None else _all_ids(table)
     name = solver_name(solver)
     resolve_solver(name)  # fail here, once, rather than in every child
-    common = {"time_limit": float(time_limit), "n_train": n_train, "n_test": n_test, "solver": name}
+    common = {"time_limit": float(time_limit), "n_train": n_train, "n_test": n_test, "solver": name,
+              "units": bool(units)}
     specs = _specs(law_ids, list(noise), list(seeds), **common)
     run_benchmark(
         specs, out, jobs=jobs, scheduler=scheduler, timeout=timeout,
@@ -200,7 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ids-file", metavar="PATH", help="a file of law ids or ranges (# starts a comment)")
     add("--table", choices=LAW_TABLES, default="feynman",
         help="the law table whose laws run when no ids are given (default feynman; 'beyond':"
-             " textbook laws of kinds the Feynman table does not test)")
+             " textbook laws of kinds the Feynman table does not test; 'realistic': the"
+             " Feynman laws in SI units)")
+    add("--realistic", action="store_true",
+        help="the Feynman laws in SI units (physical ranges and constants, a unit per column,"
+             " 1-3 irrelevant columns): the 'realistic' table, run without and with units")
+    add("--units", choices=("off", "on", "both"),
+        help="give the solver the columns' units: off, on, or both (two results files, the"
+             " second named like OUT with -units; default: both with --realistic, else off)")
     add("--noise", nargs="+", type=_nonnegative, default=[0.0], metavar="EPS",
         help="noise levels, fractions of the target's RMS (default 0)")
     add("--seeds", nargs="+", type=int, default=[0], metavar="N", help="seeds (default 0)")
@@ -243,6 +254,12 @@ def _progress_line(row: dict[str, Any], done: int, total: int) -> str:
 
 
 def _summary_only(args: argparse.Namespace) -> int:
+    if args.realistic and (args.units or "both") == "both":
+        code = _summary_only(argparse.Namespace(**{**vars(args), "realistic": False}))
+        print()
+        print("with units:")
+        return code or _summary_only(argparse.Namespace(**{**vars(args), "realistic": False,
+                                                          "out": _units_out(args.out)}))
     try:
         results = read_results(args.out)
     except FileNotFoundError:
@@ -256,7 +273,29 @@ def _summary_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def _units_out(out: str) -> str:
+    path = Path(out)
+    return str(path.with_name(path.stem + "-units" + (path.suffix or ".csv")))
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.realistic:
+        args.table = "realistic"
+    mode = args.units or ("both" if args.realistic else "off")
+    if mode == "off":
+        return _run_one(args, False, args.out)
+    if mode == "on":
+        return _run_one(args, True, args.out)
+    code = _run_one(args, False, args.out)
+    if code:
+        return code
+    print()
+    print("with units:")
+    return _run_one(args, True, _units_out(args.out))
+
+
+def _run_one(args: argparse.Namespace, units: bool, out: str) -> int:
+    args = argparse.Namespace(**{**vars(args), "out": out})
     tokens = list(args.ids or []) + (_ids_from_file(args.ids_file) if args.ids_file else [])
     try:
         law_ids = resolve_ids(tokens) if tokens else _all_ids(args.table)
@@ -269,7 +308,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:  # whatever importing it raised, the user gets one line
         raise _UsageError(f"cannot use the solver {args.solver}: {exc}") from None
     common = {"time_limit": args.time_limit, "n_train": args.n_train, "n_test": args.n_test,
-              "solver": args.solver}  # fmt: skip
+              "solver": args.solver, "units": units}  # fmt: skip
     specs = _specs(law_ids, args.noise, args.seeds, **common)
     try:
         todo = len(pending_specs(specs, args.out, retry_failed=args.retry_failed))

@@ -18,10 +18,8 @@ few random points; agreement to 1e-35 is taken as an identity.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -30,7 +28,9 @@ import pandas as pd
 import sympy
 
 from .._parse import parse_expression
-from .._timeout import CallTimeout, time_limit
+from ._judge_constants import _physical_floats, exact_with_constants
+from ._judge_numeric import (_compare, _compile, _high_precision_values, _hp_close, _is_finite_constant,
+                             _is_nonzero_constant, _is_zero, _symbolically)
 
 __all__ = ["is_exact", "is_symbolic_solution", "judge", "r2_score", "round_floats"]
 
@@ -38,15 +38,6 @@ logger = logging.getLogger("kansci")
 
 Ranges = Mapping[str, tuple[float, float]] | Iterable[tuple[str, float, float]]
 
-DEFAULT_RANGE = (1.0, 3.0)
-"""Sampling range for a variable that has no range given."""
-
-_N_POINTS = 64  # random points of the double-precision comparison
-_MIN_VALID = 8  # fewer finite points than this make the comparison inconclusive
-_RTOL = 1e-6  # double precision: only a difference larger than this is a difference
-_HP_DIGITS = 60  # high-precision fallback: digits of evaluation
-_HP_RTOL = 1e-35  # ... and the agreement that counts as an identity
-_HP_POINTS = 4
 _SNAP_TOL = 1e-9
 _SNAP_MAX_DENOMINATOR = 1000
 
@@ -149,141 +140,6 @@ def _snap_floats(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace(replacements)
 
 
-# --- numeric comparison -------------------------------------------------------------------------
-
-
-def _sample(
-    symbols: list[sympy.Symbol], ranges: Mapping[str, tuple[float, float]], seed: int, n: int
-) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(*ranges.get(s.name, DEFAULT_RANGE), size=n) for s in symbols]
-
-
-@functools.lru_cache(maxsize=512)
-def _compile(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> Callable[..., Any]:
-    return sympy.lambdify(symbols, expr, modules=["numpy", "scipy"], dummify=True)
-
-
-def _values(expr: sympy.Expr, symbols: list[sympy.Symbol], columns: list[np.ndarray]) -> np.ndarray:
-    """Complex values of ``expr`` at the points; NaN where it cannot be evaluated."""
-    n = len(columns[0]) if columns else 1
-    try:
-        with np.errstate(all="ignore"):
-            raw = _compile(expr, tuple(symbols))(*columns)
-            values = np.asarray(raw, dtype=complex)
-    except Exception:  # an expression numpy cannot evaluate: this comparison is inconclusive
-        logger.debug("judge: numeric evaluation failed for %s", expr, exc_info=True)
-        return np.full(n, np.nan, dtype=complex)
-    return np.array(np.broadcast_to(values, (n,)))
-
-
-@dataclass(frozen=True)
-class _Numeric:
-    """What the random points say; ``None`` when too few points could be evaluated."""
-
-    equal: bool | None
-    difference_constant: bool | None
-    ratio_constant: bool | None
-
-
-def _compare(
-    model: sympy.Expr,
-    truth: sympy.Expr,
-    symbols: list[sympy.Symbol],
-    ranges: Mapping[str, tuple[float, float]],
-    seed: int,
-) -> _Numeric:
-    columns = _sample(symbols, ranges, seed, _N_POINTS)
-    m, t = _values(model, symbols, columns), _values(truth, symbols, columns)
-    ok = np.isfinite(m) & np.isfinite(t)
-    if ok.sum() < _MIN_VALID:
-        return _Numeric(None, None, None)
-    m, t = m[ok], t[ok]
-    size = np.abs(m) + np.abs(t)
-    equal = bool(np.all(np.abs(m - t) <= _RTOL * size + 1e-300))
-    d = m - t
-    d0 = np.median(d.real) + 1j * np.median(d.imag)
-    difference_constant = bool(np.all(np.abs(d - d0) <= _RTOL * (size + abs(d0)) + 1e-300))
-    nonzero = t != 0
-    ratio_constant: bool | None = None
-    if nonzero.sum() >= _MIN_VALID:
-        r = m[nonzero] / t[nonzero]
-        r0 = np.median(r.real) + 1j * np.median(r.imag)
-        ratio_constant = bool(abs(r0) > 0 and np.all(np.abs(r - r0) <= _RTOL * abs(r0)))
-    return _Numeric(equal, difference_constant, ratio_constant)
-
-
-def _high_precision_values(
-    exprs: list[sympy.Expr],
-    symbols: list[sympy.Symbol],
-    ranges: Mapping[str, tuple[float, float]],
-    seed: int,
-) -> list[list[sympy.Expr]]:
-    """Each expression at a few random points to 60 digits; points that fail are dropped."""
-    columns = _sample(symbols, ranges, seed + 1, _HP_POINTS)
-    rows = []
-    for i in range(_HP_POINTS):
-        subs = {s: sympy.Float(float(c[i]), _HP_DIGITS) for s, c in zip(symbols, columns)}
-        try:
-            row = [sympy.N(e, _HP_DIGITS, subs=subs) for e in exprs]
-        except Exception:
-            continue
-        if all(v.is_number and v.is_finite for v in row):
-            rows.append(row)
-    return rows
-
-
-def _hp_close(a: sympy.Expr, b: sympy.Expr, scale: sympy.Expr) -> bool:
-    return bool(abs(sympy.N(a - b, _HP_DIGITS)) <= _HP_RTOL * scale)
-
-
-# --- symbolic proof under a time limit ---------------------------------------------------------
-
-
-_REWRITES: tuple[Callable[[sympy.Expr], sympy.Expr], ...] = (
-    sympy.expand,
-    lambda e: sympy.cancel(sympy.together(e)),
-    lambda e: sympy.powsimp(sympy.expand_log(sympy.expand(e), force=False)),
-    sympy.simplify,
-)
-
-
-def _symbolically(expr: sympy.Expr, accept: Callable[[sympy.Expr], bool], timeout: float) -> bool:
-    """Whether some rewrite of ``expr`` (cheap ones first, simplify last) satisfies ``accept``."""
-    if accept(expr):
-        return True
-    try:
-        with time_limit(timeout) as guarded:
-            if not guarded:
-                return False  # without a time limit, leave it to the numbers
-            for rewrite in _REWRITES:
-                try:
-                    if accept(rewrite(expr)):
-                        return True
-                except CallTimeout:
-                    raise
-                except Exception:  # sympy gives up on some inputs; try the next rewrite
-                    logger.debug("judge: %s failed", rewrite, exc_info=True)
-    except CallTimeout:
-        logger.debug("judge: symbolic check ran past %.1f s; comparing numerically", timeout)
-    return False
-
-
-def _is_zero(e: sympy.Expr) -> bool:
-    return e == 0
-
-
-_NOT_FINITE = (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity)
-
-
-def _is_finite_constant(e: sympy.Expr) -> bool:
-    return not e.free_symbols and bool(e.is_number) and not e.has(*_NOT_FINITE)
-
-
-def _is_nonzero_constant(e: sympy.Expr) -> bool:
-    return _is_finite_constant(e) and e != 0 and bool(sympy.N(e) != 0)
-
-
 # --- verdicts -----------------------------------------------------------------------------------
 
 
@@ -316,10 +172,12 @@ def is_exact(
     *,
     seed: int = 0,
     timeout: float = 5.0,
+    const_rtol: float = 1e-8,
 ) -> bool:
     """Whether ``model`` equals ``truth`` identically.
 
-    Floats within 1e-9 of a rational with denominator <= 1000 count as that rational.
+    Floats within 1e-9 of a rational with denominator <= 1000 count as that rational; a truth
+    with float constants (SI laws) is judged by :mod:`kansci.bench._judge_constants`.
 
     Parameters
     ----------
@@ -332,11 +190,15 @@ def is_exact(
         Seed of the random points.
     timeout : float
         Seconds allowed to sympy's rewrites before the high-precision comparison decides.
+    const_rtol : float
+        Agreement required between a model's constant and the truth's (SI laws).
     """
     bounds = _ranges(ranges)
     t = _as_expr(truth, "truth", bounds)
     m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
     m, t, symbols = _unify(m, t, bounds)
+    if _physical_floats(t):
+        return exact_with_constants(m, t, symbols, bounds, seed=seed, timeout=timeout, rtol=const_rtol)
     m, t = _snap_floats(m), _snap_floats(t)
     if t.has(sympy.Float):
         m = _align_floats(m, t)
@@ -380,6 +242,8 @@ def is_symbolic_solution(
     t = _as_expr(truth, "truth", bounds)
     m = _as_expr(model, "model", [*bounds, *(x.name for x in t.free_symbols)])
     m, t, symbols = _unify(m, t, bounds)
+    if _physical_floats(t):  # rounding to decimals would erase constants like 1e-34
+        return bool((n := _compare(m, t, symbols, bounds, seed)).difference_constant or n.ratio_constant)
     m = round_floats(m, digits)
     difference = m - t
     if _is_finite_constant(difference):
@@ -466,6 +330,7 @@ def judge(
     digits: int = 3,
     seed: int = 0,
     timeout: float = 5.0,
+    constants: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """All verdicts on one model.
 
@@ -482,6 +347,7 @@ def judge(
         column of ``X_test``.
     digits, seed, timeout
         As in :func:`is_symbolic_solution`.
+    constants : optional mapping name -> value of named constants in the model, substituted first.
 
     Returns
     -------
@@ -491,7 +357,9 @@ def judge(
     if not isinstance(X_test, pd.DataFrame):
         raise TypeError(f"X_test must be a pandas DataFrame, got {type(X_test).__name__}")
     t = _as_expr(truth, "truth", _ranges(ranges))
-    m = _as_expr(model, "model", [*_ranges(ranges), *(x.name for x in t.free_symbols), *map(str, X_test.columns)])
+    names = [*_ranges(ranges), *(x.name for x in t.free_symbols), *map(str, X_test.columns), *(constants or {})]
+    m = _as_expr(model, "model", names)
+    m = m.xreplace({s: sympy.Float(float(constants[s.name])) for s in m.free_symbols if s.name in (constants or {})})
     r2 = r2_score(y_test, _predict(m, X_test))
     if ranges is None:
         names = {s.name for s in m.free_symbols | t.free_symbols}

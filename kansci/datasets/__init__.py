@@ -10,6 +10,8 @@ from ._feynman import feynman_law as feynman_law
 from ._feynman import feynman_table as feynman_table
 from ._kepler import kepler as kepler
 from ._sampling import feynman as feynman
+from ._sampling import irrelevant_columns as irrelevant_columns
+from ._sampling import law_units as law_units
 from ._sampling import make_dataset as make_dataset
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "feynman",
     "feynman_law",
     "feynman_table",
+    "irrelevant_columns",
+    "law_units",
     "kepler",
     "loglog_errorbars",
     "make_dataset",

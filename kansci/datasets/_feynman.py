@@ -1,8 +1,10 @@
 """Tables of laws with their sampling ranges: the Feynman table (100 physical laws) and more.
 
-Bundled tables (``kansci/datasets/data/<name>.csv``): ``feynman`` (the public benchmark) and
+Bundled tables (``kansci/datasets/data/<name>.csv``): ``feynman`` (the public benchmark),
 ``beyond`` (textbook laws of kinds the Feynman table does not test, used to measure
-generalisation).  Every law has a unique id across the tables.
+generalisation) and ``realistic`` (the Feynman laws in SI units: physical ranges, mostly
+log-uniform over two decades, physical constants written as numbers, a unit per variable, and
+irrelevant columns added at sampling time).  Every law has a unique id across the tables.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-LAW_TABLES = ("feynman", "beyond")
+LAW_TABLES = ("feynman", "beyond", "realistic")
 """The bundled law tables, by name."""
 
 SAMPLINGS = ("uniform", "log", "int")
@@ -77,6 +79,12 @@ class FeynmanLaw:
         Training rows this law is benchmarked with, when the table fixes them (few-row laws).
     table : str
         The table the law comes from.
+    units : dict of str to str
+        The unit of each variable and of the output (pint syntax, e.g. ``"m/s"``), when the
+        table gives them; empty otherwise.
+    irrelevant : tuple of (int, int) or None
+        When set, sampling adds between ``irrelevant[0]`` and ``irrelevant[1]`` columns the law
+        does not use, with random scales and units (see :func:`kansci.datasets.make_dataset`).
     """
 
     id: str
@@ -87,6 +95,8 @@ class FeynmanLaw:
     sampling: tuple[str, ...] = ()
     rows: int | None = None
     table: str = "feynman"
+    units: dict[str, str] = field(default_factory=dict, compare=False)
+    irrelevant: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # accept lists; store tuples so that a law is hashable (and cacheable)
@@ -148,6 +158,30 @@ def _parse_variables(
     return tuple(variables), tuple(sampling)
 
 
+def _parse_units(text: str, law_id: str) -> dict[str, str]:
+    units = {}
+    for item in filter(None, (t.strip() for t in text.split(";"))):
+        name, sep, unit = item.partition("=")
+        if not sep:
+            raise ValueError(f"law {law_id}: unit entry {item!r} is not of the form name=unit")
+        units[name.strip()] = unit.strip()
+    return units
+
+
+def _parse_range(text: str, law_id: str) -> tuple[int, int] | None:
+    text = text.strip()
+    if not text:
+        return None
+    low, _, high = text.partition("-")
+    try:
+        lo, hi = int(low), int(high or low)
+    except ValueError:
+        raise ValueError(f"law {law_id}: irrelevant must be a count or a range like 1-3, got {text!r}") from None
+    if not 0 <= lo <= hi:
+        raise ValueError(f"law {law_id}: irrelevant range {text!r} is empty")
+    return (lo, hi)
+
+
 def _check_table_name(table: str) -> str:
     if table not in LAW_TABLES:
         raise ValueError(f"unknown law table {table!r}; the tables are {', '.join(LAW_TABLES)}")
@@ -158,7 +192,8 @@ def _check_table_name(table: str) -> str:
 def _table(table: str = "feynman") -> pd.DataFrame:
     frame = read_bundled_csv(
         f"{_check_table_name(table)}.csv",
-        dtype={"id": str, "output": str, "formula": str, "n_vars": int, "variables": str},
+        dtype={"id": str, "output": str, "formula": str, "n_vars": int, "variables": str,
+               "units": str, "irrelevant": str},
         keep_default_na=False,
     )
     return frame
@@ -203,6 +238,8 @@ def _laws() -> dict[str, FeynmanLaw]:
             laws[row["id"]] = FeynmanLaw(
                 row["id"], row["output"], formula, variables, symbols, sampling=sampling,
                 rows=int(float(rows)) if rows else None, table=table,
+                units=_parse_units(str(row.get("units", "") or ""), row["id"]),
+                irrelevant=_parse_range(str(row.get("irrelevant", "") or ""), row["id"]),
             )  # fmt: skip
     return laws
 

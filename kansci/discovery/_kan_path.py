@@ -20,6 +20,7 @@ from .._timeout import CallTimeout, time_limit
 from ..formula._compose import compose, rational_rewrite
 from ..prune import prune_auto, train_sparse
 from ..symbolic import auto_symbolic
+from ._surrogate import wide_columns
 
 __all__ = ["kan_formulas", "kan_candidates"]
 
@@ -74,6 +75,10 @@ def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=
             break
         Xv, yv = (np.log(X), np.log(np.abs(y))) if view == "log" else (X, y)
         vsyms = syms
+        wide = wide_columns(X) if view == "raw" else np.zeros(X.shape[1], bool)
+        if wide.any():  # inputs spanning decades are fitted in log space
+            Xv = X.copy()
+            Xv[:, wide] = np.log(X[:, wide])
         try:
             with time_limit(share * 1.5):
                 expr, err, model = _one_view(Xv, yv, vsyms, seed=seed, deadline=time.perf_counter() + share,
@@ -83,6 +88,8 @@ def kan_formulas(X, y, syms, *, seed: int = 0, time_budget: float = 15.0, views=
             continue
         if view == "log":
             expr = float(np.sign(y[0])) * sympy.exp(expr.xreplace({s: sympy.log(s) for s in syms}))
+        elif wide.any():
+            expr = expr.xreplace({s: sympy.log(s) for s, w in zip(syms, wide) if w})
         try:
             expr = rational_rewrite(expr, list(syms), X[:200])
         except Exception as exc:  # a rewrite is an improvement, never a requirement

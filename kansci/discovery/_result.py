@@ -52,6 +52,16 @@ class Discovery:
         The structure of the law: the decomposition's tree of operations (splits, transforms,
         symmetries, leaves, each with its inputs and fit error), or, when another stage found
         the law, a plain statement saying so with the parts of its formula.
+    dropped_columns : list of str
+        Input columns left out because the target does not depend on them.
+    units : dict
+        The unit of each column, when units were given (else empty).
+    constant_units : list of dict
+        With units: each fitted constant of the formula (in the order of
+        :func:`kansci.formula.constant_errors`) with ``value``, ``unit`` (SI base units, None
+        when the formula leaves it free) and ``si_value``.
+    physical_constants : dict
+        Named physical constants the formula uses, ``{name: SI value}`` (``hbar``, ``eps_0``...).
     """
 
     def __init__(self, chosen: Candidate, front: list[dict], problem, *, model=None, history=None,
@@ -76,6 +86,9 @@ class Discovery:
         self.noise = float(noise.sigma) if noise is not None else math.nan
         self.chi2_dof = chi2_per_dof(chosen, problem)
         self.constants = constants_table(chosen, problem, until=until)
+        self.dropped_columns: list[str] = []
+        self.units: dict[str, str] = {}
+        self.constant_units: list[dict] = []
         rows = []
         for row in front:
             f = Formula(row.pop("expr"), problem.variables)
@@ -95,8 +108,25 @@ class Discovery:
 
         return f"{latex_name(sanitize_name(self.target))} = {self.formula.latex()}"
 
+    @property
+    def physical_constants(self) -> dict[str, float]:
+        from ..formula import physical_constants_in
+
+        return physical_constants_in(self.formula.expr)
+
     def predict(self, data: Any) -> np.ndarray:
-        """Evaluate the chosen formula on a DataFrame (by column name) or a 2-D array."""
+        """Evaluate the chosen formula on a DataFrame (by column name) or a 2-D array.
+
+        Column names with their unit in brackets (``v [m/s]``) are read as their bare names.
+        """
+        if isinstance(data, pd.DataFrame):
+            from ..units import split_header_units
+
+            missing = [c for c in self.formula.variables if c not in data.columns]
+            if missing:
+                names, found = split_header_units([str(c) for c in data.columns])
+                if found and len(set(names)) == len(names):
+                    data = data.set_axis(names, axis=1)
         return self.formula.predict(data)
 
     def to_json(self) -> dict:
@@ -125,6 +155,11 @@ class Discovery:
             ],
             "noise": self.noise_estimate.to_dict() if self.noise_estimate is not None else None,
             "chi2_dof": _num(self.chi2_dof),
+            "dropped_columns": list(self.dropped_columns),
+            "physical_constants": d.get("constants", {}),
+            "units": dict(self.units),
+            "constant_units": [{k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                               for row in self.constant_units],
         }
 
     # ------------------------------------------------------------------ display

@@ -2,7 +2,9 @@
 
 Inputs are mapped affinely to [-1, 1] and the target standardised; the KAN is trained in
 float64 with LBFGS on a coarse-to-fine grid schedule, stopping early when the time share is
-spent or the validation error stops improving.
+spent or the validation error stops improving.  A positive input spanning more than two
+decades (log-uniformly sampled, as physical data often are) enters through its logarithm, so
+its grid cells hold data in every decade rather than all rows in the lowest cell.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ class Surrogate:
     """A trained KAN with the maps between raw units and its standardised coordinates."""
 
     def __init__(self, model: KAN, lo: np.ndarray, hi: np.ndarray, y_mean: float, y_std: float,
-                 *, view: str = "raw", sign: float = 1.0) -> None:
+                 *, view: str = "raw", sign: float = 1.0, log_columns=None) -> None:
         self.model = model
+        self.log_columns = None if log_columns is None or not np.any(log_columns) else np.asarray(log_columns, bool)
         self.view, self.sign = view, float(sign)
         self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
         self.y_mean, self.y_std = float(y_mean), float(y_std)
@@ -46,6 +49,10 @@ class Surrogate:
         if self.log_view:
             with np.errstate(all="ignore"):
                 X = np.log(X)
+        elif self.log_columns is not None:
+            X = X.copy()
+            with np.errstate(all="ignore"):
+                X[:, self.log_columns] = np.log(X[:, self.log_columns])
         mid, half = (self.hi + self.lo) / 2, (self.hi - self.lo) / 2
         return (X - mid) / np.where(half > 0, half, 1.0)
 
@@ -53,7 +60,7 @@ class Surrogate:
         z = torch.as_tensor(self.to_unit(X), dtype=self.model.dtype, device=self.model.device)
         with torch.no_grad():
             out = self.y_mean + self.y_std * self.model(z)[:, 0].cpu().numpy()
-        if self.view == "log":
+        if self.view in ("log", "logy"):
             return self.sign * np.exp(out)
         if self.view == "square":
             return self.sign * np.sqrt(np.maximum(out, 0.0))
@@ -73,19 +80,34 @@ def _train_stage(model, Z, t, Zv, tv, i, deadline):
               time_limit=max(deadline - time.perf_counter(), 0.1))
 
 
+def wide_columns(X: np.ndarray, Xv: np.ndarray | None = None, decades: float = 2.0) -> np.ndarray:
+    """Positive columns spanning more than ``decades`` decades (fitted in log space)."""
+    both = X if Xv is None else np.vstack([X, Xv])
+    positive = np.all(both > 0, axis=0)
+    with np.errstate(all="ignore"):
+        span = np.where(positive, np.log10(np.where(positive, both.max(0) / np.where(positive, both.min(0), 1), 1)), 0)
+    return positive & (span > decades)
+
+
 def _prepare(view: str, X, y, Xv, yv, seed, hidden, device=None):
     """A surrogate for one view (``"raw"``, ``"log"``, ``"square"``) and its training tensors."""
     sign = float(np.sign(y[0])) if view != "raw" else 1.0
+    wide = wide_columns(X, Xv) if view != "log" else None
     if view == "log":
         Xk, Xvk, yk, yvk = np.log(X), np.log(Xv), np.log(np.abs(y)), np.log(np.abs(yv))
+    elif view == "logy":  # a target spanning decades, inputs not all positive
+        Xk, Xvk, yk, yvk = X, Xv, np.log(np.abs(y)), np.log(np.abs(yv))
     elif view == "square":
         Xk, Xvk, yk, yvk = X, Xv, y**2, yv**2
     else:
         Xk, Xvk, yk, yvk = X, Xv, y, yv
+    if wide is not None and wide.any():
+        Xk, Xvk = Xk.copy(), Xvk.copy()
+        Xk[:, wide], Xvk[:, wide] = np.log(Xk[:, wide]), np.log(Xvk[:, wide])
     lo, hi = np.minimum(Xk.min(0), Xvk.min(0)), np.maximum(Xk.max(0), Xvk.max(0))
     y_mean, y_std = float(np.mean(yk)), float(np.std(yk)) or 1.0
     model = KAN([X.shape[1], hidden, 1], grid=GRIDS[0], seed=seed, dtype=torch.float64, device=device)
-    sur = Surrogate(model, lo, hi, y_mean, y_std, view=view, sign=sign)
+    sur = Surrogate(model, lo, hi, y_mean, y_std, view=view, sign=sign, log_columns=wide)
     tensors = tuple(torch.as_tensor(a, device=device) for a in (  # moved once, before training
         sur.to_unit(X), ((yk - y_mean) / y_std)[:, None], sur.to_unit(Xv), ((yvk - y_mean) / y_std)[:, None]))
     return sur, tensors
@@ -116,6 +138,8 @@ def fit_surrogate(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, 
     one_sign = bool(np.all(y > 0) or np.all(y < 0))
     if one_sign and np.all(X > 0) and np.all(Xv > 0):
         views.insert(0, "log")
+    elif one_sign and np.abs(y).max() > 1e3 * np.abs(y).min():
+        views.insert(0, "logy")
     if one_sign:
         views.append("square")  # distances and norms: sqrt of a polynomial
     scored = []

@@ -13,6 +13,12 @@ from ._naming import sanitize_name as sanitize_name
 from ._naming import symbols_for as symbols_for
 from ._naming import variables_from_symbols as variables_from_symbols
 from ._recognise import Recognition as Recognition
+from ._physical import CONSTANTS as CONSTANTS
+from ._physical import PhysicalConstant as PhysicalConstant
+from ._physical import physical_constants_in as physical_constants_in
+from ._physical_fit import recognise_physical as recognise_physical
+from ._physical_match import ConstantMatch as ConstantMatch
+from ._physical_match import match_physical_constant as match_physical_constant
 from ._recognise import recognise_constants as recognise_constants
 from ._recognise import recognise_with_record as recognise_with_record
 from ._refine import RefineInfo as RefineInfo
@@ -23,7 +29,10 @@ from ._uncertainty import constant_errors as constant_errors
 from ._simplify import tidy as tidy
 
 __all__ = [
+    "CONSTANTS",
     "ConstantEstimate",
+    "ConstantMatch",
+    "PhysicalConstant",
     "Formula",
     "Recognition",
     "RefineInfo",
@@ -32,6 +41,9 @@ __all__ = [
     "compose",
     "constant_errors",
     "latex_name",
+    "match_physical_constant",
+    "physical_constants_in",
+    "recognise_physical",
     "recognise_constants",
     "rational_rewrite",
     "recognise_with_record",

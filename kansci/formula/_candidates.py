@@ -74,6 +74,15 @@ def expected_chance_matches(
     return total
 
 
+#: A rational with more significant digits than this (trailing zeros aside) is no simpler than
+#: the float it would replace: ``8987551786`` is a fitted ``1/(4*pi*eps_0)``, not an integer.
+MAX_DIGITS = 6
+
+
+def _digits(p: int, q: int) -> int:
+    return len(str(abs(p)).rstrip("0") or "0") + (len(str(q).rstrip("0") or "0") if q != 1 else 0)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An exact constant proposed for a float, and what it costs in formula size."""
@@ -125,7 +134,7 @@ def nice_candidates(
         ratio = value / unit_value
         for q in range(1, qmax + 1):
             p = round(ratio * q)
-            if p == 0 or math.gcd(p, q) != 1:
+            if p == 0 or math.gcd(p, q) != 1 or _digits(p, q) > MAX_DIGITS:
                 continue
             number = p / q * unit_value
             if abs(number - value) > window * abs(value):

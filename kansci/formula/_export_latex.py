@@ -26,4 +26,4 @@ def to_latex(
         names = dict(variables.latex_names)
     else:
         names = dict(variables or {})
-    return sympy.latex(expr, symbol_names=names)
+    return sympy.latex(expr, symbol_names=names, min=-4, max=6)

@@ -21,12 +21,22 @@ from ._naming import VariableMap, symbols_for, variables_from_symbols
 __all__ = ["Formula"]
 
 
-class _RenamingPrinter(StrPrinter):
-    """sympy's str printer with symbols shown under other names."""
+#: Floats outside 1e-4 .. 1e6 in magnitude print in scientific notation (6.62607015e-34, not
+#: 0.000000000000000000000000000000000662607015; 1.1294e+11, not 112940000000.0).
+FLOAT_SETTINGS = {"min": -4, "max": 6}
 
-    def __init__(self, names: Mapping[sympy.Symbol, str]) -> None:
-        super().__init__()
+
+def _text(expr: sympy.Basic) -> str:
+    return sympy.sstr(expr, **FLOAT_SETTINGS)
+
+
+class _RenamingPrinter(StrPrinter):
+    """sympy's str printer with symbols (and named constants) shown under other names."""
+
+    def __init__(self, names: Mapping[sympy.Symbol, str], constants: Mapping[str, str] | None = None) -> None:
+        super().__init__(dict(FLOAT_SETTINGS))
         self._names = dict(names)
+        self._kansci_constant_names = dict(constants or {})
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return self._names.get(expr, expr.name)
@@ -158,29 +168,41 @@ class Formula:
         return state
 
     def __str__(self) -> str:
-        return sympy.sstr(self._expr)
+        return _text(self._expr)
 
     def __repr__(self) -> str:
         return f"Formula({str(self)!r}, variables={self.variables!r})"
 
+    @property
+    def constants(self) -> dict[str, float]:
+        """Named physical constants in the formula, ``{name: SI value}`` (``hbar``, ``eps_0``)."""
+        from ._physical import physical_constants_in
+
+        return physical_constants_in(self._expr)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: ``formula``, ``latex``, ``complexity``, ``variables``.
+        """JSON-ready dict: ``formula``, ``latex``, ``complexity``, ``variables``, ``constants``.
 
         ``formula`` uses the original column names when every one is a valid Python
         identifier (and not a keyword); otherwise the sanitised names. ``variables`` maps
-        each name used in ``formula`` to its column.
+        each name used in ``formula`` to its column; ``constants`` maps each named physical
+        constant in ``formula`` to its SI value (a constant whose name is also a column's is
+        written ``<name>_const``).
         """
         columns = self._vars.columns
         if all(c.isidentifier() and not keyword.iskeyword(c) for c in columns):
             names = dict(zip(self._vars.symbols, columns))
         else:
             names = dict(zip(self._vars.symbols, self._vars.names))
-        text = _RenamingPrinter(names).doprint(self._expr)
+        taken = set(names.values())
+        renamed = {n: (f"{n}_const" if n in taken else n) for n in self.constants}
+        text = _RenamingPrinter(names, renamed).doprint(self._expr)
         return {
             "formula": text,
             "latex": self.latex(),
             "complexity": self.complexity,
             "variables": {names[s]: c for s, c in zip(self._vars.symbols, columns)},
+            "constants": {renamed[n]: v for n, v in self.constants.items()},
         }
 
     # ------------------------------------------------------------------ evaluation

@@ -40,18 +40,25 @@ class RefineInfo:
     message: str
 
 
+def _pure_number(a: sympy.Basic) -> bool:
+    """A number without named physical constants (those stay named, never folded)."""
+    from ._physical import PhysicalConstant
+
+    return bool(a.is_number) and not a.atoms(PhysicalConstant)
+
+
 def _has_float_and_exact_factor(e: sympy.Basic) -> bool:
     if not e.is_Mul:
         return False
     floats = [a for a in e.args if isinstance(a, sympy.Float)]
     return bool(floats) and any(
-        a.is_number and not isinstance(a, sympy.Float) for a in e.args
+        _pure_number(a) and not isinstance(a, sympy.Float) for a in e.args
     )
 
 
 def _fold_float_factor(e: sympy.Mul) -> sympy.Basic:
-    number = [a for a in e.args if a.is_number]
-    rest = [a for a in e.args if not a.is_number]
+    number = [a for a in e.args if _pure_number(a)]
+    rest = [a for a in e.args if not _pure_number(a)]
     return sympy.Float(float(sympy.Mul(*number))) * sympy.Mul(*rest)
 
 
