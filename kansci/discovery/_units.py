@@ -10,7 +10,7 @@ reports the unit of every constant of the chosen formula.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -123,13 +123,9 @@ def setup_units(units, problem, available: Sequence[str], *, target_name: str | 
     kansci.InputError
         Unknown unit, a unit for a column the table does not have, a column without a unit.
     """
-    from ..units import parse_units_text
+    from ..units._parse import units_mapping
 
-    if isinstance(units, str):
-        units = parse_units_text(units)
-    if not isinstance(units, Mapping):
-        raise InputError(f"units must be a mapping column -> unit such as {{'v': 'm/s'}}, got {type(units).__name__}")
-    units = {str(k): v for k, v in units.items()}
+    units = units_mapping(units)
     unknown = [c for c in units if c not in available]
     if unknown:
         raise InputError(f"units are given for column(s) {unknown}, which the table does not have; its columns are {list(available)}")

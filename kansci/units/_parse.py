@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .._arrays import InputError
 from ._dimension import BASES, Dimension
 
-__all__ = ["Unit", "parse_unit", "parse_units", "parse_units_text", "split_header_units"]
+__all__ = ["Unit", "parse_unit", "parse_units", "parse_units_text", "split_header_units", "units_mapping"]
 
 _HEADER = re.compile(r"^\s*(?P<name>.*?\S)\s*\[(?P<unit>[^\[\]]*)\]\s*$")
 
@@ -116,6 +116,18 @@ def split_header_units(columns: Sequence[str]) -> tuple[list[str], dict[str, str
     return names, units
 
 
+def units_mapping(units: Mapping[str, str] | str) -> dict[str, str]:
+    """``units`` as a dict column -> unit text: a mapping, or text such as ``"m=kg,v=m/s"``.
+
+    Raises :class:`kansci.InputError` for anything else.
+    """
+    if isinstance(units, str):
+        units = parse_units_text(units)
+    if not isinstance(units, Mapping):
+        raise InputError(f"units must be a mapping column -> unit, such as {{'v': 'm/s'}}; got {type(units).__name__}")
+    return {str(k): v for k, v in units.items()}
+
+
 def parse_units(units: Mapping[str, str] | str, columns: Sequence[str]) -> dict[str, Unit]:
     """Check and parse the units of a table's columns.
 
@@ -134,11 +146,7 @@ def parse_units(units: Mapping[str, str] | str, columns: Sequence[str]) -> dict[
         One line: a unit for a column the table does not have, a column without a unit,
         a unit pint does not know.
     """
-    if isinstance(units, str):
-        units = parse_units_text(units)
-    if not isinstance(units, Mapping):
-        raise InputError(f"units must be a mapping column -> unit, such as {{'v': 'm/s'}}; got {type(units).__name__}")
-    units = {str(k): v for k, v in units.items()}
+    units = units_mapping(units)
     unknown = [c for c in units if c not in columns]
     if unknown:
         raise InputError(
