@@ -142,12 +142,18 @@ def _run_discovery(df, target, args, **options):
     return d
 
 
-def _targets(spec: str, columns, data: str) -> list[str]:
-    """``--target``: one column, or several separated by commas (``Fx,Fy``)."""
+def _known_columns(columns) -> set[str]:
+    """The names a column may be called by: its own, and without a unit ('v [m/s]' is 'v')."""
     from .units import split_header_units
 
     cols = [str(c) for c in columns]
-    known = set(cols) | set(split_header_units(cols)[0])  # 'v [m/s]' is also called 'v'
+    return set(cols) | set(split_header_units(cols)[0])
+
+
+def _targets(spec: str, columns, data: str) -> list[str]:
+    """``--target``: one column, or several separated by commas (``Fx,Fy``)."""
+    cols = [str(c) for c in columns]
+    known = _known_columns(cols)
     targets = [spec] if spec in known else [t.strip() for t in spec.split(",")]
     missing = [t for t in targets if t not in known]
     if missing or not all(targets):
@@ -165,7 +171,7 @@ def _cmd_discover(args) -> int:
     df = _read_csv(args.data)
     targets = _targets(args.target, df.columns, args.data)
     options = {"units": args.units} if args.units else {}
-    if args.sigma is not None and args.sigma not in df.columns:
+    if args.sigma is not None and args.sigma not in _known_columns(df.columns):
         raise CLIError(f"sigma column {args.sigma!r} not in {args.data}; columns are {list(df.columns)}")
     d = _run_discovery(df, targets if len(targets) > 1 else targets[0], args, sigma=args.sigma, **options)
     laws = list(d.values()) if len(targets) > 1 else [d]

@@ -176,3 +176,22 @@ def test_units_in_the_header_are_read():
     assert d.units == {"m": "kg", "v": "m/s", "E": "J"}
     assert str(d.formula) == "m*v**2/2"
     np.testing.assert_allclose(d.predict(df), df["E [J]"], rtol=1e-12)
+
+
+def test_header_units_with_several_targets_and_with_units_given_too():
+    df = _table().rename(columns={"m": "m [kg]", "v": "v [m/s]", "E": "E [J]"})
+    df["p [kg*m/s]"] = df["m [kg]"] * df["v [m/s]"]
+    laws = kansci.discover(df, ["E", "p [kg*m/s]"], time_limit=10)
+    assert str(laws["E"].formula) == "m*v**2/2" and str(laws["p"].formula) == "m*v"
+    assert laws["E"].units == {"m": "kg", "v": "m/s", "E": "J"}  # the other target's unit is not its
+    # units given as well as in the header: the given ones win, the names lose their brackets
+    d = kansci.discover(df.drop(columns="p [kg*m/s]"), "E", units={"m": "kg", "v": "m/s", "E": "kg*m**2/s**2"},
+                        time_limit=5)
+    assert d.units["E"] == "kg*m**2/s**2" and str(d.formula) == "m*v**2/2"
+
+
+def test_error_bars_with_several_targets_are_a_one_line_error():
+    df = _table()
+    df["err"] = 0.01
+    with pytest.raises(kansci.InputError, match="one target"):
+        kansci.discover(df, ["E", "v"], sigma="err", time_limit=5)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .._arrays import InputError
 from .._device import resolve_device
 from .._threads import use_threads
 from ._candidates import Candidate, fallback_candidates, loo_rmse
@@ -26,6 +27,29 @@ from ._stages import drop_irrelevant as _drop_columns
 __all__ = ["discover", "Context", "DiscoveryError", "final_reserve"]
 
 log = logging.getLogger("kansci")
+
+
+def _discover_targets(df, targets, *, features, time_limit, sigma, units, **options) -> Discoveries:
+    """``discover`` for a list of targets: header units read once, each law given the units of
+    its own columns (the other targets are not among them)."""
+    from ..units._parse import units_mapping
+    from ._units import UnitsSetup
+
+    if sigma is not None:
+        raise InputError("sigma gives the error bars of one target; discover each target on its own "
+                         "with its own sigma column")
+    df, units = UnitsSetup.read_header(df, units)
+    renamed = df.attrs.get("kansci_header_units", {}) if isinstance(df, pd.DataFrame) else {}
+    targets = [renamed.get(str(t), t) for t in targets]
+    if features is not None:
+        features = [renamed.get(str(f), f) for f in features]
+    units = None if units is None else units_mapping(units)
+
+    def one(frame, target, **kw):
+        mine = None if units is None else {c: u for c, u in units.items() if c in frame.columns}
+        return discover(frame, target, units=mine, **kw)
+
+    return discover_many(df, targets, one, features=features, time_limit=time_limit, **options)
 
 
 def _loo_errors(candidates: list[Candidate], problem: Problem, *, until: float) -> dict:
@@ -119,14 +143,11 @@ def discover(
     cannot hold rows out, are judged by leave-one-out error instead.
     """
     if not isinstance(target, str):  # several targets: one discovery each (see _multi)
-        if sigma is not None:
-            raise ValueError("sigma gives the error bars of one target; discover each target on its own "
-                             "with its own sigma column")
-        return discover_many(df, target, discover, features=features, time_limit=time_limit, seed=seed,
-                             val_fraction=val_fraction, progress=progress, strategies=strategies,
-                             threads=threads, min_rows=min_rows, device=device, search_rows=search_rows,
-                             refit_rows=refit_rows, units=units, physical_constants=physical_constants,
-                             drop_irrelevant=drop_irrelevant)
+        return _discover_targets(df, target, features=features, time_limit=time_limit, sigma=sigma, units=units,
+                                 seed=seed, val_fraction=val_fraction, progress=progress, strategies=strategies,
+                                 threads=threads, min_rows=min_rows, device=device, search_rows=search_rows,
+                                 refit_rows=refit_rows, physical_constants=physical_constants,
+                                 drop_irrelevant=drop_irrelevant)
     from ._units import UnitsSetup, setup_units, snap_rounding
 
     start = time.perf_counter()

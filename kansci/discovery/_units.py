@@ -41,27 +41,31 @@ class UnitsSetup:
     # ---------------------------------------------------------------- reading
     @staticmethod
     def read_header(df: pd.DataFrame, units):
-        """Units from ``name [unit]`` headers when none are given: (renamed frame, units).
+        """Units from ``name [unit]`` headers: (renamed frame, units).
 
         Only when every column's name ends in a bracketed unit that pint reads; otherwise the
-        names are left as they are (``m [kg]`` beside ``v (m/s)`` is just a name).
+        names are left as they are (``m [kg]`` beside ``v (m/s)`` is just a name).  Units given
+        as well (``units``, by bare or full column name) take precedence over the header's.
         """
-        if units is not None or not isinstance(df, pd.DataFrame):
+        if not isinstance(df, pd.DataFrame):
             return df, units
         names, found = split_header_units([str(c) for c in df.columns])
-        if len(found) != len(names):  # units in the header only when every column has one
-            return df, None
+        if len(found) != len(names) or len(set(names)) != len(names):  # every column needs one
+            return df, units
         try:
             for text in found.values():
                 parse_unit(text)
         except InputError as exc:  # brackets that are not units: leave the names alone
             log.debug("header brackets are not units (%s); ignoring them", exc)
-            return df, None
-        if len(set(names)) != len(names):
-            return df, None
+            return df, units
+        mapping = dict(zip([str(c) for c in df.columns], names))
         renamed = df.copy()
         renamed.columns = names
-        renamed.attrs["kansci_header_units"] = dict(zip([str(c) for c in df.columns], names))
+        renamed.attrs["kansci_header_units"] = mapping
+        if units is not None:
+            from ..units._parse import units_mapping
+
+            found = {**found, **{mapping.get(c, c): u for c, u in units_mapping(units).items()}}
         return renamed, found
 
     def restrict(self, problem) -> UnitsSetup:
