@@ -83,3 +83,18 @@ def test_a_million_rows_ten_columns_exact_within_the_time_limit():
     assert seconds < 135  # the time limit, plus reading the table once
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
     assert peak_gb < 8
+
+
+def test_rescoring_scores_exact_formulas_first_and_keeps_what_recognition_made_of_them():
+    df = _table(3000, 2, lambda X: 0.5 * X.x0 * X.x1**2, noise=0.01)
+    p = make_problem(df, "y", seed=0)
+    x0, x1 = p.symbols
+    fitted = score(sympy.Float(0.5002) * x0 * x1**2 + sympy.Float(0.001) * sympy.cos(x0), p, "search")
+    simple = score(sympy.Float(0.5001) * x0 * x1**2, p, "monomial")
+    exact = score(x0 * x1**2 / 2, p, "monomial")
+    exact.recognised = {0: sympy.Rational(1, 2)}
+    # a deadline already past: only the first formula is scored, and it must be the exact one
+    out = rescore_on_all_rows([fitted, simple, exact], p, deadline=time.perf_counter() - 1.0)
+    assert len(out) == 1 and out[0].expr == exact.expr and out[0].recognised == {0: sympy.Rational(1, 2)}
+    out = rescore_on_all_rows([fitted, simple, exact], p)
+    assert {str(c.expr) for c in out} >= {str(exact.expr)} and len(out) == 3

@@ -59,11 +59,15 @@ def search_problem(problem: Problem, search_rows: int | None, seed: int) -> Prob
 
 
 def _order(candidates: list[Candidate]) -> list[Candidate]:
-    """The Pareto front first (simplest first), then the rest by their search error."""
-    front = pareto_front(candidates)
+    """Exact formulas first (nothing to refit, so scoring them is cheap, and the noise-aware
+    choice must weigh them against the fitted ones), then the Pareto front (simplest first),
+    then the rest by their search error."""
+    exact = sorted((c for c in candidates if c.n_params == 0), key=lambda c: (c.rmse, c.complexity))
+    fitted = [c for c in candidates if c.n_params > 0]
+    front = pareto_front(fitted)
     ids = {id(c) for c in front}
-    rest = sorted((c for c in candidates if id(c) not in ids), key=lambda c: (c.rmse, c.complexity))
-    return sorted(front, key=lambda c: c.complexity) + rest
+    rest = sorted((c for c in fitted if id(c) not in ids), key=lambda c: (c.rmse, c.complexity))
+    return exact + sorted(front, key=lambda c: c.complexity) + rest
 
 
 def rescore_on_all_rows(candidates: list[Candidate], problem: Problem, *, refit_rows: int = REFIT_ROWS,
@@ -102,5 +106,7 @@ def rescore_on_all_rows(candidates: list[Candidate], problem: Problem, *, refit_
                 expr = cand.expr
         new = score(expr, problem, cand.source, **cand.notes)
         if new is not None:
+            if expr == cand.expr:  # the same formula: what recognition made of it still holds
+                new.parent, new.recognised, new.intervals = cand.parent, cand.recognised, cand.intervals
             out.append(new)
     return out
