@@ -273,6 +273,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("kansci: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``kansci demo | head``): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

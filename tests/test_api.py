@@ -168,3 +168,12 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     terminal.truncate(0)
     kansci.fit(model, X, X**2, steps=2, progress=False)
     assert terminal.getvalue() == ""
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly():
+    # `kansci demo | head -1`: the reader has closed the pipe; no traceback, exit status 0
+    proc = subprocess.Popen([sys.executable, "-m", "kansci.cli", "demo"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # nobody reads
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err
