@@ -59,7 +59,8 @@ def test_final_refit_uses_all_rows_for_the_constants():
     cand = score(sympy.Float(2.2) * x0 * x1, small, "test")
     (out,) = rescore_on_all_rows([cand], p)
     (c,) = out.expr.atoms(sympy.Float)
-    (on_all,) = refine_constants(cand.expr, p.symbols, p.X[p.train], p.y[p.train])[0].atoms(sympy.Float)
+    (on_all,) = refine_constants(cand.expr, p.symbols, p.X[p.train], p.y[p.train],
+                                 max_rows=len(p.train))[0].atoms(sympy.Float)
     (on_sample,) = refine_constants(cand.expr, p.symbols, p.X[small.train], p.y[small.train])[0].atoms(sympy.Float)
     assert float(c) == pytest.approx(float(on_all), rel=1e-9)
     assert abs(float(on_sample) - float(on_all)) > 1e-4  # the rows make a difference here

@@ -102,3 +102,18 @@ def test_finish_records_what_was_recognised_with_its_interval():
     ((i, value),) = exact[0].named_constants.items()
     assert value == sympy.pi and exact[0].intervals[i].contains(math.pi)
     assert exact[0].parent.atoms(sympy.Float)
+
+
+def test_goodness_of_fit_allows_for_a_noise_estimate_made_on_fewer_rows():
+    from kansci.discovery._noise import NoiseEstimate
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 3, 20000)
+    df = pd.DataFrame({"x": x, "y": 2 * x + 0.1 * rng.standard_normal(len(x))})
+    p = make_problem(df, "y", seed=0)
+    c = score(2 * p.symbols[0], p, "test")
+    # a noise level 4 % below the true one, as an estimate from ~1,000 rows may well be
+    low = NoiseEstimate(0.096, "surrogate", {}, rows=None)
+    assert not fits_the_noise(c, p, low)  # taken as exact, 4000 held-out rows reject it
+    assert fits_the_noise(c, p, NoiseEstimate(0.096, "surrogate", {}, rows=1000))  # the F test allows it
+    assert not fits_the_noise(c, p, NoiseEstimate(0.08, "surrogate", {}, rows=1000))  # 20 % is too far

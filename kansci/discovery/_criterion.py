@@ -15,7 +15,8 @@ mimic's extra nodes and constants; at zero noise the noise is floored at roundin
 an exact formula that fits to rounding level wins over every fitted one.
 
 Recognised constants are claims about the data: a formula carrying them must fit to the
-noise (a chi-square goodness-of-fit test at 99.9 % against the noise estimate, which includes
+noise (a chi-square goodness-of-fit test at 99.9 % against the noise estimate, an F test when
+that estimate rests on fewer held-out rows than the candidates are scored on; the estimate includes
 the KAN surrogate's held-out error); otherwise its fitted parent stands in for it.
 """
 
@@ -114,6 +115,9 @@ def fits_the_noise(c: Candidate, problem, noise: NoiseEstimate, level: float = 0
         return True
     sigma2 = max(float(noise.sigma), 1e-300) ** 2
     chi2 = float(np.sum(c.residuals**2)) / sigma2
+    rows = getattr(noise, "rows", None)
+    if rows and rows < n_val:  # the noise itself estimated on fewer rows: an F test
+        return chi2 / n_val <= float(scipy.stats.f.ppf(level, n_val, rows))
     return chi2 <= float(scipy.stats.chi2.ppf(level, n_val))
 
 

@@ -100,7 +100,7 @@ def rescore_on_all_rows(candidates: list[Candidate], problem: Problem, *, refit_
             left = 8.0 if deadline is None else max(min(deadline - time.perf_counter(), 8.0), 0.5)
             try:
                 with time_limit(left):
-                    expr, _ = refine_constants(expr, problem.symbols, X, y)
+                    expr, _ = refine_constants(expr, problem.symbols, X, y, max_rows=len(rows))
             except (Exception, CallTimeout) as exc:  # keep the constants of the search
                 log.debug("refit on all rows failed for %s: %s", expr, exc)
                 expr = cand.expr

@@ -37,12 +37,15 @@ class NoiseEstimate:
     ``sigma`` is the value used; ``sources`` holds each estimate (``neighbours``,
     ``surrogate``, ``best_formula``; NaN when unavailable), ``method`` names the one used.
     With known error bars ``sigma`` is the RMS of the per-row errors and ``method`` is
-    ``"error bars"``.
+    ``"error bars"``.  ``rows``: how many held-out rows the estimate rests on when they are
+    fewer than the candidates are scored on (a search on a subsample of a large table), else
+    None; the goodness-of-fit test then allows for the estimate's own sampling error.
     """
 
     sigma: float
     method: str
     sources: dict = field(default_factory=dict)
+    rows: int | None = None
 
     def to_dict(self) -> dict:
         out = {"sigma": _num(self.sigma), "method": self.method}
@@ -94,7 +97,8 @@ def neighbour_noise(X: np.ndarray, y: np.ndarray, *, k: int = 10, max_rows: int 
     return float(np.sqrt(max(intercept, 0.0)))
 
 
-def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None) -> NoiseEstimate:
+def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None,
+                   surrogate_rows: int | None = None) -> NoiseEstimate:
     """The noise level to weigh formulas by (see the module's docstring).
 
     ``problem`` gives the rows and the target's scale; ``candidates`` their held-out RMSEs;
@@ -120,4 +124,5 @@ def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | N
         value = neighbours if math.isfinite(neighbours) else problem.y_scale
         return NoiseEstimate(max(value, floor), "neighbours", sources)
     method = min(bounds, key=bounds.get)
-    return NoiseEstimate(max(bounds[method], floor), method, sources)
+    rows = surrogate_rows if method == "surrogate" and surrogate_rows else None
+    return NoiseEstimate(max(bounds[method], floor), method, sources, rows=rows)

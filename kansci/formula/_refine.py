@@ -239,6 +239,7 @@ def refine_constants(
     *,
     weights: Any = None,
     max_nfev: int | None = None,
+    max_rows: int | None = None,
 ) -> tuple[sympy.Basic, RefineInfo]:
     """Refine all float constants of ``expr`` jointly by least squares.
 
@@ -260,6 +261,9 @@ def refine_constants(
         Non-negative row weights.
     max_nfev : int, optional
         Cap on residual evaluations (default 50 + 10 * n_constants).
+    max_rows : int, optional
+        Rows fitted at most (evenly spaced beyond it; default ``kansci.formula._data.MAX_ROWS``,
+        4,000, which is plenty for the few constants of a formula on ordinary tables).
 
     Returns
     -------
@@ -271,7 +275,7 @@ def refine_constants(
         raise TypeError(
             "expected a sympy expression, got a string; kansci never parses text"
         )
-    data = prepare(symbols, X, y, weights)
+    data = prepare(symbols, X, y, weights, **({} if max_rows is None else {"max_rows": int(max_rows)}))
     fit = fit_model(Model(expr, symbols), data, max_nfev=max_nfev)
     logger.debug(
         "refine: rmse %.3g -> %.3g (%s)",
