@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kansci.bench.judge import is_exact, judge
@@ -33,6 +33,7 @@ def _formulas():
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=_formulas())
+@example(expr=sympy.sqrt(sympy.exp(A)))  # positive stand-ins evaluate it to exp(a/2), a larger form
 def test_tidy_never_changes_a_formulas_values(expr):
     if not expr.free_symbols or expr.has(sympy.zoo, sympy.nan, sympy.I):
         return

@@ -95,11 +95,12 @@ def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Ba
     work = expr.xreplace(stand_in)
     reference = numpy_function(work, names)(*columns)
     real = real_roots(work)
+    rooted = False
     if real != work:  # the principal root is complex where the base is negative: never keep it
         try:
             values = numpy_function(real, names)(*columns)
             if np.sum(np.isfinite(values)) > np.sum(np.isfinite(reference)) or _same_values(reference, values):
-                work, reference = real, values
+                work, reference, rooted = real, values, True
         except ValueError:
             pass
     best, best_size = work, _size(work)
@@ -125,7 +126,10 @@ def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Ba
                 best, best_size, improved = candidate, size, True
         if not improved:
             break
-    return best.xreplace(back) if best != work or stand_in else expr
+    out = best.xreplace(back) if best != work or stand_in else expr
+    if not rooted and _size(out) > _size(expr):  # the stand-ins' own evaluation made it larger
+        return expr  # (sqrt(exp(a)) is exp(a/2) for a real a)
+    return out
 
 
 def _assumed_symbols(symbols: Sequence[sympy.Symbol], X: np.ndarray) -> dict:
