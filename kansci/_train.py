@@ -49,6 +49,20 @@ def _finite_params(model) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
+def stop_after_step(callback, step: int, record: dict, start: float, time_limit: float | None) -> str | None:
+    """Why a training loop stops after ``step`` (``"callback"``: the callback raised
+    StopIteration; ``"time_limit"``: ``time_limit`` seconds have passed since ``start``), or None
+    to go on.  Shared by :func:`fit` and :func:`kansci.pde.minimize`."""
+    if callback is not None:
+        try:
+            callback(step, record)
+        except StopIteration:
+            return "callback"
+    if time_limit is not None and time.perf_counter() - start > time_limit:
+        return "time_limit"
+    return None
+
+
 def fit(
     model,
     X,
@@ -238,14 +252,9 @@ def _fit(model, X, y, *, steps, optimizer, lr, batch_size, lamb, lamb_l1, lamb_e
                        reg=reg, lr=lr, seconds=time.perf_counter() - start)
             records.append(rec)
             bar.set_postfix(train=f"{mse_t:.3g}", val=f"{mse_v:.3g}")
-            if callback is not None:
-                try:
-                    callback(step, rec)
-                except StopIteration:
-                    attrs["stop_reason"] = "callback"
-                    break
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                attrs["stop_reason"] = "time_limit"
+            reason = stop_after_step(callback, step, rec, start, time_limit)
+            if reason is not None:
+                attrs["stop_reason"] = reason
                 break
     except KeyboardInterrupt:
         attrs["interrupted"] = True

@@ -228,6 +228,18 @@ def _coordinates(f, X, lo, hi, space: str):
     return (Xc * grad)[ok] / fx[ok, None], ok
 
 
+def _probed_gradients(f, X, lo, hi, space: str):
+    """``(G, scale)``: the gradient coordinates of ``f`` at the usable probe points (see
+    ``_coordinates``) and each input's median magnitude; None when there are fewer than two
+    inputs, log space meets a non-positive input, or fewer than 8 points are usable."""
+    if X.shape[1] < 2 or space == "log" and np.any(lo <= 0):
+        return None
+    G, ok = _coordinates(f, X, lo, hi, space)
+    if ok.sum() < 8:
+        return None
+    return G, np.median(np.abs(G), axis=0) + 1e-300
+
+
 def single_combinations(f, X, lo, hi, *, tol: float, space: str = "linear", min_size: int = 2):
     """Subsets S on which ``f`` depends through one combination ``w . x_S`` (or ``prod x**w``).
 
@@ -239,12 +251,10 @@ def single_combinations(f, X, lo, hi, *, tol: float, space: str = "linear", min_
     (1, -1).  Returns ``[(S, w)]``, largest S first; w is an array of Fractions or floats.
     """
     k = X.shape[1]
-    if k < 2 or space == "log" and np.any(lo <= 0):
+    probed = _probed_gradients(f, X, lo, hi, space)
+    if probed is None:
         return []
-    G, ok = _coordinates(f, X, lo, hi, space)
-    if ok.sum() < 8:
-        return []
-    scale = np.median(np.abs(G), axis=0) + 1e-300
+    G, scale = probed
     found = []
     for size in range(k, min_size - 1, -1):
         for S in itertools.combinations(range(k), size):
@@ -310,12 +320,10 @@ def invariant_directions(f, X, lo, hi, *, tol: float, space: str = "log", max_su
     (d an integer array, k a Fraction), simplest and best-fitting first.
     """
     n, kvars = X.shape
-    if kvars < 2 or space == "log" and np.any(lo <= 0):
+    probed = _probed_gradients(f, X, lo, hi, space)
+    if probed is None:
         return []
-    G, ok = _coordinates(f, X, lo, hi, space)
-    if ok.sum() < 8:
-        return []
-    scale = np.median(np.abs(G), axis=0) + 1e-300
+    G, scale = probed
     live = scale > 1e-9 * scale.max()
     D = _integer_directions(kvars, max_support)
     Gn = G / scale

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 import torch
 
+from .._train import stop_after_step
+
 __all__ = ["minimize", "make_optimizer"]
 
 log = logging.getLogger("kansci")
@@ -126,14 +128,9 @@ def minimize(
             best = (loss, step, snapshot())
         rec = {"step": step, "loss": loss, **parts, "seconds": time.perf_counter() - start}
         records.append(rec)
-        if callback is not None:
-            try:
-                callback(step, rec)
-            except StopIteration:
-                attrs["stop_reason"] = "callback"
-                break
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            attrs["stop_reason"] = "time_limit"
+        reason = stop_after_step(callback, step, rec, start, time_limit)
+        if reason is not None:
+            attrs["stop_reason"] = reason
             break
     restore(best[2])
     history = pd.DataFrame(records)
