@@ -161,3 +161,17 @@ def test_signed_columns_never_divide_in_a_reduction():
     setup = setup_units({"sigma": "m", "theta": "m", "f": "1/m"}, p, list(df.columns))
     found = reductions(setup, p.X, constants=False)
     assert found and all(g[1] > 0 for r in found for g in r.groups)  # theta/sigma, never sigma/theta
+
+
+def test_a_constant_below_the_targets_rounding_is_made_exact():
+    """``I0*(exp(q*V/(k*T)) - 1)`` where the exponential reaches 1e10: the ``-1`` changes the
+    target by less than its rounding on most rows, so it is fitted only to ~1e-8 and must
+    still come back as 1 (a float like 1.00000001 is not a law)."""
+    import sympy
+
+    from kansci.discovery._rounding import _exact_near
+
+    assert _exact_near(1.00000000997337) == 1
+    assert _exact_near(-0.49999993) == sympy.Rational(-1, 2)
+    assert _exact_near(1.00001) is None  # a real constant near 1 stays a float
+    assert _exact_near(2.5e-7 * (1 + 3e-7)) is None  # not a power of ten, nor simple

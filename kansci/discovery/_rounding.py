@@ -17,17 +17,21 @@ __all__ = ["snap_rounding", "normalise_ratio"]
 log = logging.getLogger("kansci")
 
 
-def _exact_near(v: float) -> sympy.Expr | None:
-    """The simple number within rounding (1e-9, relative) of ``v``: a small rational or a power of ten."""
+#: Relative distance within which a float may be a simple number (kept only if the fit stays as good).
+WINDOW = 1e-6
+
+
+def _exact_near(v: float, window: float = WINDOW) -> sympy.Expr | None:
+    """The simple number within ``window`` (relative) of ``v``: a small rational or a power of ten."""
     from fractions import Fraction
 
     if v == 0 or not math.isfinite(v):
         return None
     fr = Fraction(v).limit_denominator(12)
-    if fr != 0 and abs(fr.numerator) <= 100 and abs(float(fr) - v) <= 1e-9 * abs(v):
+    if fr != 0 and abs(fr.numerator) <= 100 and abs(float(fr) - v) <= window * abs(v):
         return sympy.Rational(fr.numerator, fr.denominator)
     k = round(math.log10(abs(v)))
-    if k and abs(abs(v) - 10.0**k) <= 1e-9 * abs(v):  # 1.00000000000002e-40: a unit conversion
+    if k and abs(abs(v) - 10.0**k) <= window * abs(v):  # 1.00000000000002e-40: a unit conversion
         return (1 if v > 0 else -1) * sympy.Integer(10) ** k
     return None
 
@@ -66,7 +70,8 @@ def snap_rounding(ctx, cands):
 
     ``0.499999999999973`` as an exponent or ``0.999999999999848`` as a term is ``1/2`` or
     ``1``, and ``1.00000000000002e-40`` a power of ten left by a change of units: floats
-    within 1e-9 (relative) of a rational with denominator <= 12 and numerator <= 100, or of a
+    within 1e-6 (relative; a constant whose effect is below the target's rounding, like the
+    ``-1`` of ``exp(E/kT) - 1`` where the exponential is huge, is fitted only that well) of a rational with denominator <= 12 and numerator <= 100, or of a
     power of ten, are replaced and the formula tidied (``1e-40*sqrt(1/(1e-80 - a*v**2))`` is
     ``1/sqrt(1 - 1e80*a*v**2)``); constant terms of denominators and of roots' bases are made
     1 (:func:`normalise_ratio`); the other floats are refitted; kept when the fit stays as good.
