@@ -236,8 +236,8 @@ def _reduced_problem(raw, reduction: Reduction):
                    train=raw.train, val=raw.val)
 
 
-def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
-    """Run the search on one reduced problem; add its formulas, mapped back, to ``ctx``."""
+def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source: str = "units") -> int:
+    """Run the search on one reduced problem; add its formulas, mapped back, to ``ctx`` (as ``source``)."""
     from ._stages import Context, default_strategies, drop_irrelevant, run_search
     from ._pareto import pareto_front
     from ._scaling import rescale
@@ -247,7 +247,7 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
     prefactor = reduction.prefactor_expr(raw.symbols)
     if not groups:
         _, t = reduction.values(raw.X[raw.train], raw.y[raw.train])
-        return len(ctx.add_raw(sympy.Float(float(np.median(t))) * prefactor, "units"))
+        return len(ctx.add_raw(sympy.Float(float(np.median(t))) * prefactor, source))
     sub_raw = _reduced_problem(raw, reduction)
     if not (np.all(np.isfinite(sub_raw.X)) and np.all(np.isfinite(sub_raw.y))) or np.ptp(sub_raw.y) == 0:
         return 0  # groups beyond floating point range on some rows: not this reduction
@@ -274,7 +274,7 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float) -> int:
             continue
         seen.add(c.key())
         expr = prefer_h(prefactor * c.expr.xreplace(back))
-        added += len(ctx.add_raw(expr, "units", reduced_rmse=c.rmse))
+        added += len(ctx.add_raw(expr, source, reduced_rmse=c.rmse))
         if ctx.remaining() <= 0:
             break
     return added
