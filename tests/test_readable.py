@@ -115,3 +115,30 @@ def test_the_judge_takes_the_real_root_and_rejects_the_principal_one():
                                        ("-64.2638637056/r**6 + 99275.2/r**12", False)])
 def test_the_judge_reads_a_recovered_measured_constant_as_the_laws(model, ok):
     assert is_exact(model, "0.0416*((3.4/r)**12 - (3.4/r)**6)", {"r": (3, 10)}) is ok
+
+
+def test_a_pole_is_written_as_partial_fractions():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(-5, 5, 80), rng.uniform(-5, 5, 80)])
+    x, z = sympy.symbols("x z")
+    expanded = (x * z**2 + 3 * x - 2 * z**2) / (x - 2)
+    out = tidy(expanded, [x, z], X)
+    assert sympy.simplify(out - (z**2 + 3 + 6 / (x - 2))) == 0
+    assert complexity(out) < complexity(expanded)
+
+
+def test_a_pole_law_from_a_few_dozen_rows_is_exact():
+    """A rational law with a pole inside the sampled range and only 45 rows: ratios P/(1 + Q)
+    are fitted by linearisation even on small tables."""
+    import pandas as pd
+
+    from kansci import discover
+
+    rng = np.random.default_rng(4)
+    u, w = rng.uniform(-4, 4, 45), rng.uniform(-4, 4, 45)
+    df = pd.DataFrame({"u": u, "w": w, "y": 2 * u / (u + 1) - w})
+    d = discover(df, target="y", time_limit=15, seed=0, progress=False)
+    expr = d.formula.expr
+    s = {v.name: v for v in expr.free_symbols}
+    assert set(s) == {"u", "w"}
+    assert sympy.simplify(expr - (2 * s["u"] / (s["u"] + 1) - s["w"])) == 0

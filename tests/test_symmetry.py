@@ -41,5 +41,7 @@ def test_discover_finds_a_law_of_a_ratio_through_the_symmetry():
     b = 10 ** rng.uniform(0, 2, 1000)
     df = pd.DataFrame({"a": a, "b": b, "y": a * np.exp(-b / a)})
     d = discover(df, target="y", time_limit=20, seed=0, progress=False)
-    A, B = sympy.symbols("a b", positive=True)
-    assert sympy.simplify(d.formula.expr.subs({sympy.Symbol("a"): A, sympy.Symbol("b"): B}) - A * sympy.exp(-B / A)) == 0
+    expr = d.formula.expr
+    s = {v.name: v for v in expr.free_symbols}
+    assert set(s) == {"a", "b"}
+    assert sympy.simplify(expr - s["a"] * sympy.exp(-s["b"] / s["a"])) == 0

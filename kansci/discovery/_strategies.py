@@ -51,8 +51,10 @@ def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
     if max_terms < 1:
         return
     budget = max(ctx.remaining() * 0.6, 0.5)
+    # ratios P/(1 + Q) by linearisation are linear least squares too: with eight rows a term,
+    # a few dozen rows pin down a pole (3*x/(x - 2) + z**2 from 40 rows)
     found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
-                            ratios=n >= SMALL_DATA)
+                            ratios=n >= 20)
     for rel, expr in found[:max_candidates]:
         if rel > 0.05 or ctx.remaining() <= 0:
             break

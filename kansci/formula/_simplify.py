@@ -51,10 +51,26 @@ def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
         *READABLE_REWRITES,
     ]
     if size <= SIMPLIFY_MAX_COMPLEXITY and not has_floats:  # floats can make it hang
+        cheap.append(("apart", _apart))
         cheap.append(
             ("simplify", lambda e: sympy.simplify(e, ratio=1.0, rational=None))
         )
     return cheap
+
+
+def _apart(expr: sympy.Basic) -> sympy.Basic:
+    """Partial fractions in the input that gives the smallest form (``(x*z**2 + 3*x - 2*z**2)/(x - 2)``
+    is ``z**2 + 3 + 6/(x - 2)``); rational functions only."""
+    if not isinstance(expr, sympy.Expr) or not expr.is_rational_function():
+        return expr
+    best = expr
+    for s in sorted(expr.free_symbols, key=str):
+        if sympy.degree(sympy.denom(sympy.together(expr)), s) < 1:
+            continue
+        cand = sympy.apart(expr, s)
+        if complexity(cand) < complexity(best):
+            best = cand
+    return best
 
 
 def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
@@ -78,7 +94,7 @@ def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Ba
     """Rewrite ``expr`` into a smaller equivalent form, checked numerically on ``X``.
 
     Tries powsimp, expand_power_exp, together, cancel, factor_terms, logcombine,
-    expand_log, radsimp, the readable rewrites of ``_readable`` (factored squares,
+    expand_log, radsimp, partial fractions (``apart``, rational functions), the readable rewrites of ``_readable`` (factored squares,
     ``exp(log(3)*b)`` as ``3**b``, rounding dust removed) and, for small expressions,
     ``sympy.simplify``; keeps a rewrite only if it lowers :func:`complexity` (ties: fewer
     operations) and gives the same values on the rows of ``X``.  Symbols whose data are
