@@ -45,3 +45,18 @@ def test_discover_finds_a_law_of_a_ratio_through_the_symmetry():
     s = {v.name: v for v in expr.free_symbols}
     assert set(s) == {"a", "b"}
     assert sympy.simplify(expr - s["a"] * sympy.exp(-s["b"] / s["a"])) == 0
+
+
+def test_a_product_and_a_translation_are_found():
+    from kansci.discovery._symmetry import Translation
+
+    rng = np.random.default_rng(5)
+    w, t, c = rng.uniform(0.5, 3, 1500), rng.uniform(0.5, 3, 1500), rng.uniform(1, 2, 1500)
+    found, _ = scale_reductions(np.column_stack([w, t, c]), c * np.exp(-w * t))
+    W, T, C = sympy.symbols("w t c")
+    assert found and W * T in found[0].group_exprs([W, T, C])
+    a, b = rng.uniform(-3, 3, 1500), rng.uniform(-3, 3, 1500)
+    found, _ = scale_reductions(np.column_stack([a, b, c]), c**2 * np.cos(a - b))
+    assert found and isinstance(found[0], Translation)
+    A, B = sympy.symbols("a b")
+    assert found[0].group_exprs([A, B, C])[0] in (A - B, B - A)

@@ -1,25 +1,29 @@
-"""Scale symmetries found on the data: dimensional analysis without units.
+"""Symmetries found on the data: dimensional analysis without units.
 
 Many laws are homogeneous in a pair of inputs: scaling ``x_i`` and ``x_j`` together by any
 factor multiplies the target by a power of it, ``y(l*x_i, l*x_j, ...) = l**d * y(...)``, which
 is the same as ``y = x_i**d * f(x_j/x_i, other inputs)`` (Euler's theorem on homogeneous
-functions); likewise for a triple (``g``, ``w`` and ``w0`` of a driven oscillator).  Inputs of one physical dimension (a width ``sigma`` and an offset ``theta``; a
-speed ``v`` and ``c``; ``omega`` and ``omega_0``) enter a law this way, units given or not.
-The reduction removes one variable, and a function of the ratio is often one that the
-snapping engine finds directly on the data (``exp(-u**2/2)``, ``1/sqrt(1 - u**2)``), where a
-surrogate of the full problem would have had to resolve it.
+functions); likewise for a triple (``g``, ``w`` and ``w0`` of a driven oscillator).  Inputs
+of one physical dimension (a width ``sigma`` and an offset ``theta``; a speed ``v`` and
+``c``; ``omega`` and ``omega_0``) enter a law this way, units given or not.  Two more kinds
+of pair symmetry are tested: a product (``x_i`` scaled up and ``x_j`` down, ``f(omega*t)``)
+and a translation (``f(theta1 - theta2)``).  Each reduction removes one variable, and a
+function of the new variable is often one that the snapping engine finds directly on the
+data (``exp(-u**2/2)``, ``1/sqrt(1 - u**2)``), where a surrogate of the full problem would
+have had to resolve it.
 
-The test is done on the data, not on a surrogate: for each pair and each degree ``d`` in a
-small set, the reduced target ``y / x_i**d`` is checked for being a function of the groups
-(the leave-one-out local linear neighbour error on ranks that the units stage uses,
-``_dimensional._functional_error``); a reduction is kept when that error is below the full
+The test runs on the data, not on a surrogate: for each candidate, the reduced target
+(``y / x_i**d`` for a degree ``d`` in a small set) is checked for being a function of the
+groups by the leave-one-out local linear neighbour error on ranks that the units stage uses
+(``_dimensional._functional_error``).  A reduction is kept when that error is below the full
 problem's and is not lowered by giving the base input ``x_i`` back (the reduced target does
-not depend on the scale: the test by which irrelevant columns are dropped).  The best one is searched like a reduction by units (its formulas mapped back
-to the columns); the nested search applies the test again, so three inputs of one dimension
-reduce in two steps.
+not depend on the scale: the test by which irrelevant columns are dropped).  The best one is
+searched like a reduction by units, its formulas mapped back to the columns; the nested
+search applies the test again, so three inputs of one dimension reduce in two steps.
 
-Reference: S.-M. Udrescu & M. Tegmark, "AI Feynman", Sci. Adv. 6, eaay2631 (2020) (scale and
-translation symmetries tested on a surrogate); here the pairwise scale test runs on the data.
+Reference: S.-M. Udrescu & M. Tegmark, "AI Feynman: a physics-inspired method for symbolic
+regression", Sci. Adv. 6, eaay2631 (2020): scale, product and translation symmetries, tested
+there on a neural-network surrogate; here on the data by a neighbour test.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from dataclasses import dataclass
 import numpy as np
+import sympy
 
 from ._dimensional import Reduction, _functional_error, _orient_for, _search_reduced, _valid
 
@@ -44,9 +50,41 @@ GAIN = 0.9
 #: target that does not depend on the scale is predicted better without it; the ratio ranks
 #: the reductions: it told true symmetries from false ones better than the error itself) ...
 SCALE_FREE = 0.8
+#: (a reduced target that is a function of its groups to this error is one, whatever the base
+#: input does to the neighbours: both errors are at rounding level) ...
+EXACT = 1e-5
 #: ... and only when the neighbours resolve the full problem at all (a fast oscillation does not
 #: let them, and every reduction then looks as good as any other).
 MAX_BASE = 0.1
+
+
+@dataclass
+class Translation:
+    """``y = f(x_i - x_j, other inputs)``: a translation symmetry of a pair (two positions, two
+    angles), with the interface of a units ``Reduction`` (groups, prefactor, values)."""
+
+    i: int
+    j: int
+    n: int
+    score: float = np.inf
+    constants: tuple = ()
+
+    def _rest(self) -> list[int]:
+        return [m for m in range(self.n) if m not in (self.i, self.j)]
+
+    def group_exprs(self, symbols) -> list[sympy.Expr]:
+        return [symbols[self.i] - symbols[self.j]] + [symbols[m] for m in self._rest()]
+
+    def prefactor_expr(self, symbols) -> sympy.Expr:
+        return sympy.S.One
+
+    def values(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.column_stack([X[:, self.i] - X[:, self.j]] + [X[:, m] for m in self._rest()]), y
+
+    def describe(self, names) -> str:
+        syms = [sympy.Symbol(str(n)) for n in names]
+        gs = ", ".join(str(g) for g in self.group_exprs(syms))
+        return f"constants [], groups [{gs}], prefactor 1"
 
 
 def _unit(n: int, m: int) -> list[int]:
@@ -55,30 +93,35 @@ def _unit(n: int, m: int) -> list[int]:
 
 def _subset_reductions(X: np.ndarray, sizes=(2, 3)):
     """Reductions by a scale symmetry of a pair (then of a triple) of inputs: the ratios of the
-    subset's other inputs to a base input, the rest unchanged, and a power of the base."""
+    subset's other inputs to a base input, the rest unchanged, and a power of the base; for a
+    pair also the product symmetry (``x_i`` scaled up, ``x_j`` down: ``f(omega*t)``); last the
+    translations of pairs (``f(theta1 - theta2)``).  Yields ``(base, reduction)``."""
     n = X.shape[1]
     for size in sizes:
         for subset in itertools.combinations(range(n), size):
             rest = [_unit(n, m) for m in range(n) if m not in subset]
             seen = set()
-            for base in subset:
-                ratios = []
-                for j in subset:
-                    if j != base:
-                        g = [0] * n
-                        g[j], g[base] = 1, -1
-                        ratios.append(g)
-                groups = _orient_for(X, ratios) + rest
-                for d in DEGREES:
-                    key = (tuple(map(tuple, groups)), d) if d == 0 else (base, d)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    pre = [0] * n
-                    pre[base] = d
-                    r = Reduction((), groups, pre)
-                    if _valid(X, r):
-                        yield base, r
+            for sign in ((-1, 1) if size == 2 else (-1,)):
+                for base in subset:
+                    merged = []
+                    for j in subset:
+                        if j != base:
+                            g = [0] * n
+                            g[j], g[base] = 1, sign
+                            merged.append(g)
+                    groups = (_orient_for(X, merged) if sign < 0 else merged) + rest
+                    for d in DEGREES:
+                        key = (tuple(map(tuple, groups)), d) if d == 0 else (sign, base, d)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        pre = [0] * n
+                        pre[base] = d
+                        r = Reduction((), groups, pre)
+                        if _valid(X, r):
+                            yield base, r
+    for i, j in itertools.combinations(range(n), 2):
+        yield i, Translation(i, j, n)
 
 
 def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_budget: float = 5.0,
@@ -117,8 +160,8 @@ def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_
         # the reduced target must not depend on the scale itself: given the base input back,
         # the neighbours must not do better (the test by which irrelevant columns are dropped)
         with_base = _functional_error(np.column_stack([G, Xs[:, i]]), t)
-        if r.score <= SCALE_FREE * with_base:
-            kept.append((r.score / with_base, r))
+        if r.score <= SCALE_FREE * with_base or r.score <= EXACT:
+            kept.append((min(r.score / with_base, r.score / EXACT), r))
     return [r for _, r in sorted(kept, key=lambda p: p[0])], float(base)
 
 
