@@ -125,7 +125,7 @@ def _subset_reductions(X: np.ndarray, sizes=(2, 3)):
 
 
 def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_budget: float = 5.0,
-                     gain: float = GAIN) -> tuple[list[Reduction], float]:
+                     gain: float = GAIN, max_base: float = MAX_BASE) -> tuple[list[Reduction], float]:
     """Scale symmetries of pairs (and, up to five inputs, triples) of inputs of ``y(X)`` that
     the data support, best first.
 
@@ -135,6 +135,7 @@ def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_
     max_rows : rows used (evenly spaced)
     time_budget : seconds; the pairs not reached are not tried
     gain : keep a reduction whose neighbour error is below ``gain`` times the full problem's
+    max_base : nothing is kept when the full problem's neighbour error is above this
 
     Returns
     -------
@@ -147,6 +148,8 @@ def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_
     Xs, ys = X[rows], y[rows]
     full = Reduction((), [_unit(n, m) for m in range(n)], [0] * n)
     base = _functional_error(*full.values(Xs, ys))
+    if not base <= max_base:  # the neighbours do not resolve the law: no test is meaningful
+        return [], float(base)
     stop = time.perf_counter() + time_budget
     kept = []
     for i, r in _subset_reductions(Xs, sizes=(2, 3) if n <= 5 else (2,)):
@@ -175,9 +178,7 @@ def symmetry_strategy(ctx, *, max_vars: int = 6) -> None:
         return
     t0 = time.perf_counter()
     found, base = scale_reductions(X, y, time_budget=min(3.0, 0.2 * ctx.remaining()))
-    if base > MAX_BASE:
-        found = []
-    log.debug("symmetry: %d pair reductions kept in %.2fs (full problem %.3g)", len(found),
+    log.debug("symmetry: %d reductions kept in %.2fs (full problem %.3g)", len(found),
               time.perf_counter() - t0, base)
     if not found:
         return
