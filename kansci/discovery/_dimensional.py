@@ -236,7 +236,8 @@ def _reduced_problem(raw, reduction: Reduction):
                    train=raw.train, val=raw.val)
 
 
-def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source: str = "units") -> int:
+def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source: str = "units",
+                    stages=None) -> int:
     """Run the search on one reduced problem; add its formulas, mapped back, to ``ctx`` (as ``source``)."""
     from ._stages import Context, default_strategies, drop_irrelevant, run_search
     from ._pareto import pareto_front
@@ -259,7 +260,7 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source
     scaled, smap = rescale(sub_raw)
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     sub.hooks.append(snap_rounding)
-    stages = default_strategies()
+    stages = default_strategies() if stages is None else stages
     if sub_raw.n_vars == 1:  # one group: snapping a function of one variable is the whole job
         stages = [(name, fn, 0.7 if name == "snap" else share) for name, fn, share in stages]
     run_search(sub, stages)

@@ -23,6 +23,7 @@ from ._result import Discovery
 from ._scaling import rescale
 from ._stages import Context, DiscoveryError, Strategy, default_strategies, final_reserve, run_stages
 from ._stages import drop_irrelevant as _drop_columns
+from ._symmetry import with_symmetry
 
 __all__ = ["discover", "Context", "DiscoveryError", "final_reserve"]
 
@@ -179,7 +180,7 @@ def discover(
                   scale=smap)
     ctx.shared["device"] = dev
     ctx.hooks.append(snap_rounding)
-    stages = strategies if strategies is not None else default_strategies()
+    stages = strategies if strategies is not None else with_symmetry(default_strategies())
     if physical_constants is None:
         physical_constants = setup is not None
     if setup is not None:

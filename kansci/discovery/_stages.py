@@ -103,7 +103,6 @@ Strategy = Callable[[Context], None]
 
 def default_strategies() -> list[tuple[str, Strategy, float]]:
     """(name, strategy, share of the remaining time it may use)."""
-    from ._symmetry import symmetry_strategy
     from ._strategies import (
         baseline_strategy,
         decomposition_strategy,
@@ -120,7 +119,6 @@ def default_strategies() -> list[tuple[str, Strategy, float]]:
         ("snap", univariate_strategy, 0.2),
         ("terms", terms_strategy, 0.2),
         ("search", search_strategy, 0.3),
-        ("symmetry", symmetry_strategy, 0.4),
         ("decompose", decomposition_strategy, 0.75),
         ("kan", kan_strategy, 1.0),
     ]

@@ -52,9 +52,10 @@ def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
         return
     budget = max(ctx.remaining() * 0.6, 0.5)
     # ratios P/(1 + Q) by linearisation are linear least squares too: with eight rows a term,
-    # a few dozen rows pin down a pole (3*x/(x - 2) + z**2 from 40 rows)
+    # a few dozen rows pin down a pole (3*x/(x - 2) + z**2 from 40 rows); below 30 rows they
+    # interpolate noise (a 22-row table with error bars)
     found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
-                            ratios=n >= 20)
+                            ratios=n >= 30)
     for rel, expr in found[:max_candidates]:
         if rel > 0.05 or ctx.remaining() <= 0:
             break

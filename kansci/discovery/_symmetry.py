@@ -37,7 +37,7 @@ import sympy
 
 from ._dimensional import Reduction, _functional_error, _orient_for, _search_reduced, _valid
 
-__all__ = ["scale_reductions", "symmetry_strategy"]
+__all__ = ["scale_reductions", "symmetry_strategy", "with_symmetry"]
 
 log = logging.getLogger("kansci")
 
@@ -186,4 +186,14 @@ def symmetry_strategy(ctx, *, max_vars: int = 6) -> None:
     ctx.diagnostics["scale_symmetry"] = best.describe(raw.columns).split(", ", 1)[1]
     log.debug("symmetry: searching %s (score %.3g)", best.describe(raw.columns), best.score)
     reserve = min(3.0, 0.2 * ctx.remaining())
-    _search_reduced(ctx, None, best, ctx.deadline - reserve, source="symmetry")
+    from ._stages import default_strategies
+
+    _search_reduced(ctx, None, best, ctx.deadline - reserve, source="symmetry",
+                    stages=with_symmetry(default_strategies()))
+
+
+def with_symmetry(stages: list) -> list:
+    """``stages`` with the symmetry stage (0.4 of the remaining time) before decomposition."""
+    names = [name for name, _, _ in stages]
+    at = names.index("decompose") if "decompose" in names else len(stages)
+    return [*stages[:at], ("symmetry", symmetry_strategy, 0.4), *stages[at:]]
