@@ -20,12 +20,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-__all__ = ["monomial_candidates", "log_space_ok", "fit_power_law"]
-
-def log_space_ok(X: np.ndarray, y: np.ndarray) -> bool:
-    """All inputs positive and the target of one sign (no zeros)."""
-    return bool(np.all(X > 0) and (np.all(y > 0) or np.all(y < 0)))
-
+__all__ = ["monomial_candidates", "fit_power_law"]
 
 def _dominant_sign(y: np.ndarray) -> int:
     """+1 or -1 when that sign holds at least half of the rows and 95% of the target's energy
