@@ -175,3 +175,15 @@ def test_a_constant_below_the_targets_rounding_is_made_exact():
     assert _exact_near(-0.49999993) == sympy.Rational(-1, 2)
     assert _exact_near(1.00001) is None  # a real constant near 1 stays a float
     assert _exact_near(2.5e-7 * (1 + 3e-7)) is None  # not a power of ten, nor simple
+
+
+@pytest.mark.parametrize("law_id", ["SI.I.6.2b", "SI.I.29.16"])
+def test_units_reduction_keeps_differences_of_columns(law_id):
+    """A Gaussian in ``theta - theta1`` over ``sigma``: the prefactor variant ``theta/sigma**2``
+    puts a pole in the reduced target that made a needed group look irrelevant; and the
+    reduced search must see the ``theta1 - theta2`` symmetry of the law of cosines. Both laws
+    come back exactly with units (each in about 10 s)."""
+    law = feynman_law(law_id)
+    train, test = make_dataset(law, 2000, 500, seed=0)
+    d = kansci.discover(train, law.output, time_limit=60, seed=0, units=law_units(law, 0))
+    assert is_exact(d.formula.expr, law.formula, law.ranges)

@@ -188,6 +188,17 @@ def rank_reductions(setup, X, y, *, constants: bool = True, max_rows: int = 800)
     return sorted(good, key=lambda r: (not _covers(r, n), len(r.groups), len(r.constants), r.score))
 
 
+#: A prefactor variant whose reduced target has a tail (99th percentile of its magnitude over
+#: the median) this many times the dimensional prefactor's divides by something that vanishes
+#: where the target does not (theta/sigma**2 for a Gaussian in theta - theta1): left out.
+POLE_TAIL = 10.0
+
+
+def _tail(t: np.ndarray) -> float:
+    a = np.abs(t)
+    return float(np.quantile(a, 0.99) / max(float(np.median(a)), 1e-300))
+
+
 def _prefactor_variants(r: Reduction, X: np.ndarray, y: np.ndarray, max_rows: int = 600) -> list[Reduction]:
     """The reduction with other prefactors (its alternatives, and times each group to the
     power +-1), ordered by how many groups the reduced target still depends on, then by the
@@ -201,6 +212,7 @@ def _prefactor_variants(r: Reduction, X: np.ndarray, y: np.ndarray, max_rows: in
                 options.append([p + sign * e for p, e in zip(r.prefactor, g)])
     rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).round().astype(int)
     scored, seen = [], set()
+    base_tail = None
     for k, pre in enumerate(options):
         key = tuple(pre)
         if key in seen:
@@ -213,6 +225,11 @@ def _prefactor_variants(r: Reduction, X: np.ndarray, y: np.ndarray, max_rows: in
             G, t = v.values(X[rows], y[rows])
         if not (np.all(np.isfinite(G)) and np.all(np.isfinite(t))):
             continue
+        tail = _tail(t)
+        if base_tail is None:
+            base_tail = tail
+        elif tail > POLE_TAIL * max(base_tail, 1.0):
+            continue  # dividing by a quantity that crosses zero where the target does not: a pole
         relevant = len(r.groups) - len(irrelevant_columns(G, t, margin=0.5, independence=False))
         scored.append((relevant, sum(abs(e) for e in pre), k, v))
     return [t[-1] for t in sorted(scored, key=lambda t: t[:3])]
@@ -260,7 +277,10 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source
     scaled, smap = rescale(sub_raw)
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     sub.hooks.append(snap_rounding)
-    stages = default_strategies() if stages is None else stages
+    if stages is None:  # the groups may have symmetries of their own (theta1 - theta2)
+        from ._symmetry import with_symmetry
+
+        stages = with_symmetry(default_strategies())
     if sub_raw.n_vars == 1:  # one group: snapping a function of one variable is the whole job
         stages = [(name, fn, 0.7 if name == "snap" else share) for name, fn, share in stages]
     run_search(sub, stages)
