@@ -277,10 +277,12 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source
     scaled, smap = rescale(sub_raw)
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     sub.hooks.append(snap_rounding)
-    if stages is None:  # the groups may have symmetries of their own (theta1 - theta2)
+    if stages is None:
+        # the groups may have symmetries of their own (theta1 - theta2), tested before the
+        # expression search: a reduction's share of the time is often too short for both
         from ._symmetry import with_symmetry
 
-        stages = with_symmetry(default_strategies())
+        stages = with_symmetry(default_strategies(), before="search")
     if sub_raw.n_vars == 1:  # one group: snapping a function of one variable is the whole job
         stages = [(name, fn, 0.7 if name == "snap" else share) for name, fn, share in stages]
     run_search(sub, stages)

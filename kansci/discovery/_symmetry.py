@@ -192,8 +192,9 @@ def symmetry_strategy(ctx, *, max_vars: int = 6) -> None:
                     stages=with_symmetry(default_strategies()))
 
 
-def with_symmetry(stages: list) -> list:
-    """``stages`` with the symmetry stage (0.4 of the remaining time) before decomposition."""
+def with_symmetry(stages: list, before: str = "decompose") -> list:
+    """``stages`` with the symmetry stage (0.4 of the remaining time) before the stage named
+    ``before`` (decomposition by default; the end when there is no such stage)."""
     names = [name for name, _, _ in stages]
-    at = names.index("decompose") if "decompose" in names else len(stages)
+    at = names.index(before) if before in names else len(stages)
     return [*stages[:at], ("symmetry", symmetry_strategy, 0.4), *stages[at:]]
