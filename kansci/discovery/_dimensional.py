@@ -278,11 +278,7 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source
     sub = Context(problem=scaled, deadline=deadline, seed=ctx.seed, raw=sub_raw, scale=smap)
     sub.hooks.append(snap_rounding)
     if stages is None:
-        # the groups may have symmetries of their own (theta1 - theta2), tested before the
-        # expression search: a reduction's share of the time is often too short for both
-        from ._symmetry import with_symmetry
-
-        stages = with_symmetry(default_strategies(), before="search")
+        stages = default_strategies()
     if sub_raw.n_vars == 1:  # one group: snapping a function of one variable is the whole job
         stages = [(name, fn, 0.7 if name == "snap" else share) for name, fn, share in stages]
     run_search(sub, stages)
@@ -303,8 +299,11 @@ def _search_reduced(ctx, setup, reduction: Reduction, deadline: float, *, source
     return added
 
 
-def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
-    """The discovery stage: search the best reduced problems, map their formulas back."""
+def dimensional_strategy(ctx, setup, *, max_reductions: int = 2, stages=None) -> None:
+    """The discovery stage: search the best reduced problems, map their formulas back.
+
+    ``stages``: a function returning the stage list run on each reduced problem (default:
+    :func:`default_strategies`)."""
     raw = ctx.raw
     X, y = raw.subset(raw.train)
     t0 = time.perf_counter()
@@ -328,4 +327,4 @@ def dimensional_strategy(ctx, setup, *, max_reductions: int = 2) -> None:
         reserve = min(5.0, 0.2 * ctx.remaining())  # to finish the formulas mapped back
         deadline = time.perf_counter() + share * (ctx.remaining() - reserve)
         log.debug("units: searching %s (score %.3g)", r.describe(raw.columns), r.score)
-        _search_reduced(ctx, setup, r, deadline)
+        _search_reduced(ctx, setup, r, deadline, stages=stages() if stages is not None else None)

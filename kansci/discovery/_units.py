@@ -78,8 +78,15 @@ class UnitsSetup:
     # ---------------------------------------------------------------- search
     def stages(self):
         from ._dimensional import dimensional_strategy
+        from ._stages import default_strategies
+        from ._symmetry import with_symmetry
 
-        return [("units", lambda ctx: dimensional_strategy(ctx, self), 0.6)]
+        def reduced_stages():
+            # the groups may have symmetries of their own (theta1 - theta2), tested before the
+            # expression search: a reduction's share of the time is often too short for both
+            return with_symmetry(default_strategies(), before="search")
+
+        return [("units", lambda ctx: dimensional_strategy(ctx, self, stages=reduced_stages), 0.6)]
 
     def install(self, ctx, *, physical_constants: bool) -> None:
         self.constants = bool(physical_constants)
