@@ -95,6 +95,32 @@ def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int) -> float:
     return float(np.mean((t - pred) ** 2))
 
 
+def knn_smooth(X: np.ndarray, y: np.ndarray, rows: np.ndarray, *, k: int = 24) -> np.ndarray:
+    """``y`` at ``rows`` predicted by local linear regression on its ``k`` nearest neighbours
+    among all rows (inputs mapped to their ranks; the row itself included): a denoised target
+    for the neighbour tests.  Noise of variance ``s2`` leaves about ``s2 * (d + 1) / k`` of it;
+    a smooth law is changed by the local fit's curvature error, which is small where the rows
+    are dense.
+
+    Parameters
+    ----------
+    X : (n, d) inputs; y : (n,) target; rows : indices of the rows wanted.
+
+    Returns
+    -------
+    ndarray, shape (len(rows),), in the target's units.
+    """
+    n, d = X.shape
+    k = min(k, n)
+    Z = np.column_stack([rankdata(X[:, j]) / n for j in range(d)])
+    _, idx = cKDTree(Z).query(Z[rows], k=k)
+    A = np.concatenate([np.ones((len(rows), k, 1)), Z[idx] - Z[rows][:, None, :]], axis=2)
+    AtA = np.einsum("nki,nkj->nij", A, A)
+    ridge = 1e-8 * np.trace(AtA, axis1=1, axis2=2)[:, None, None]
+    rhs = np.einsum("nki,nk->ni", A, y[idx])[..., None]
+    return np.linalg.solve(AtA + ridge * np.eye(d + 1), rhs)[:, 0, 0]
+
+
 def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k: int = 4,
                        margin: float | None = None, independence: bool = True) -> list[int]:
     """Indices of input columns the target does not depend on.

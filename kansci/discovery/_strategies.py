@@ -56,8 +56,8 @@ def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
     # interpolate noise (a 22-row table with error bars)
     found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
                             ratios=n >= 30)
-    for rel, expr in found[:max_candidates]:
-        if rel > 0.05 or ctx.remaining() <= 0:
+    for rel, expr in [f for f in found if f[0] <= 0.05][:max_candidates]:
+        if ctx.remaining() <= 0:
             break
         ctx.add(expr, "terms")
 

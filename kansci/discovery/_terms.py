@@ -202,13 +202,31 @@ def _forward_select(A: np.ndarray, b: np.ndarray, *, max_terms: int, beam: int, 
 
 
 def _transforms(y: np.ndarray):
-    yield "y", y, lambda t: t
+    """``(name, T(y), inverse as a formula, inverse on values)`` for each target transform."""
+    yield "y", y, lambda t: t, lambda v: v
     if np.all(y != 0):
-        yield "1/y", 1.0 / y, lambda t: 1 / t
+        yield "1/y", 1.0 / y, lambda t: 1 / t, lambda v: 1.0 / v
     sign = 1 if np.all(y > 0) else (-1 if np.all(y < 0) else 0)
     if sign:
-        yield "y^2", y**2, lambda t: sign * sympy.sqrt(t)
-        yield "log|y|", np.log(np.abs(y)), lambda t: sign * sympy.exp(t)
+        yield "y^2", y**2, lambda t: sign * sympy.sqrt(t), lambda v: sign * np.sqrt(v)
+        yield "log|y|", np.log(np.abs(y)), lambda t: sign * sympy.exp(t), lambda v: sign * np.exp(v)
+
+
+def _information(y: np.ndarray, pred: np.ndarray, n_coef: int) -> tuple[float, float]:
+    """``(relative residual, BIC)`` of a candidate's values on the original target.
+
+    BIC (Schwarz, Ann. Stat. 6, 461 (1978)) for a Gaussian likelihood at the fitted residual:
+    ``n log(MSE) + k log(n)``, the MSE floored at rounding level so exact fits tie and the one
+    of fewer coefficients wins.  Residuals of different target transforms are compared on
+    ``y`` itself: under noise, a transform's own residual says nothing about ``y``'s."""
+    n = len(y)
+    scale = float(np.std(y)) or 1.0
+    with np.errstate(all="ignore"):
+        mse = float(np.mean((pred - y) ** 2))
+    if not np.isfinite(mse):
+        return np.inf, np.inf
+    floor = (1e-12 * scale) ** 2
+    return float(np.sqrt(mse) / scale), n * float(np.log(max(mse, floor) / scale**2)) + n_coef * float(np.log(n))
 
 
 def term_candidates(
@@ -223,7 +241,9 @@ def term_candidates(
     seed: int = 0,
     ratios: bool = True,
 ) -> list[tuple[float, sympy.Expr]]:
-    """Candidate formulas ``(relative residual, expr)`` from sparse term regression.
+    """Candidate formulas ``(relative residual, expr)`` from sparse term regression, best
+    first by BIC on the original target (see :func:`_information`): fewer terms unless more
+    fit clearly better, so under noise the closest fit of the most terms does not come first.
 
     The expressions carry float coefficients to be refined and recognised downstream.
     """
@@ -238,8 +258,8 @@ def term_candidates(
         base = lib.columns[:, keep]
         small = [j for j, e in enumerate(base_exprs) if e != 1 and len(e.free_symbols) <= 3
                  and not e.has(sympy.sin, sympy.cos)][:800]
-        out: list[tuple[float, sympy.Expr]] = []
-        for name, t, inverse in _transforms(ys):
+        out: list[tuple[float, float, sympy.Expr]] = []
+        for name, t, inverse, inverse_values in _transforms(ys):
             if time.perf_counter() > deadline:
                 break
             if not np.all(np.isfinite(t)):
@@ -257,23 +277,28 @@ def term_candidates(
                 cols = [int(idx[k]) for k in subset]
                 coef, *_ = np.linalg.lstsq(A[:, cols], t, rcond=None)
                 num, den_parts = sympy.Integer(0), [(1.0, sympy.Integer(1), 1.0)]
+                num_values, den_values = np.zeros(len(t)), np.ones(len(t))
                 for c, j in zip(coef, cols):
                     if j >= len(base_exprs):  # T * (m - mean m) on the right: moves to the denominator
                         k = small[j - len(base_exprs)]
                         mean = float(means[j - len(base_exprs)])
                         den_parts[0] = (den_parts[0][0] + float(c) * mean, sympy.Integer(1), 1.0)
                         den_parts.append((-float(c), base_exprs[k], abs(mean)))
+                        den_values -= float(c) * (base[:, k] - mean)
                     else:
                         num += sympy.Float(float(c)) * base_exprs[j]
+                        num_values += float(c) * base[:, j]
                 if num == 0:
                     continue
+                residual, bic = _information(ys, inverse_values(num_values / den_values), len(cols))
                 # normalise by the largest part of the denominator (its constant may vanish)
                 norm = max(den_parts, key=lambda t: abs(t[0]) * t[2])[0]
                 if norm == 0:
                     continue
                 den = sum(sympy.Float(c / norm) * m for c, m, _ in den_parts if abs(c / norm) > 1e-12)
-                out.append((rel, inverse(num / norm / den)))
+                if np.isfinite(bic):
+                    out.append((bic, residual, inverse(num / norm / den)))
             if exact_found:  # an exact fit under this transform: the others cannot do better
                 break
     out.sort(key=lambda p: p[0])
-    return out
+    return [(residual, expr) for _, residual, expr in out]
