@@ -117,3 +117,47 @@ def test_goodness_of_fit_allows_for_a_noise_estimate_made_on_fewer_rows():
     assert not fits_the_noise(c, p, low)  # taken as exact, 4000 held-out rows reject it
     assert fits_the_noise(c, p, NoiseEstimate(0.096, "surrogate", {}, rows=1000))  # the F test allows it
     assert not fits_the_noise(c, p, NoiseEstimate(0.08, "surrogate", {}, rows=1000))  # 20 % is too far
+
+
+def _lorentz_table(eps: float, n: int = 1500):
+    """rho/sqrt(1 - v**2/c**2) with noise ``eps*RMS``: a law of the ratio v/c."""
+    rng = np.random.default_rng(1)
+    rho, v, c = rng.uniform(1, 5, n), rng.uniform(1, 2, n), rng.uniform(3, 10, n)
+    y = rho / np.sqrt(1 - v**2 / c**2)
+    return np.column_stack([rho, v, c]), y + eps * np.sqrt(np.mean(y**2)) * rng.normal(size=n)
+
+
+def test_neighbour_smoothing_removes_most_of_the_noise():
+    from kansci.discovery._relevance import knn_smooth
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (2000, 2))
+    truth = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    y = truth + 0.05 * rng.normal(size=2000)
+    rows = np.arange(0, 2000, 5)
+    err = np.sqrt(np.mean((knn_smooth(X, y, rows) - truth[rows]) ** 2))
+    assert err < 0.5 * 0.05
+
+
+def test_a_ratio_symmetry_hidden_by_noise_is_found_on_the_smoothed_target(monkeypatch):
+    from kansci.discovery import _symmetry
+    from kansci.discovery._symmetry import scale_reductions
+
+    X, y = _lorentz_table(0.02)
+    found, _ = scale_reductions(X, y)
+    assert found and found[0].describe(["rho", "v", "c"]) == "constants [], groups [c/v, rho], prefactor 1"
+    monkeypatch.setattr(_symmetry, "NOISY", 0.0)  # the raw target alone: the noise hides it
+    assert scale_reductions(X, y)[0] == []
+
+
+def test_term_regression_ranks_by_bic_on_the_target_under_noise():
+    from kansci.discovery._terms import term_candidates
+
+    X, y = _lorentz_table(0.01)
+    rho, v, c = sympy.symbols("rho v c", positive=True)
+    found = term_candidates(X, y, [rho, v, c], time_budget=5, max_terms=6)
+    best = found[0][1]
+    # the y**2 form with two coefficients, not the closest fit of the most terms
+    assert any(abs(p.exp) == sympy.Rational(1, 2) for p in best.atoms(sympy.Pow))
+    assert len(best.atoms(sympy.Float)) <= 3
+    assert abs(float(best.subs({rho: 2, v: 1.5, c: 4})) - 2 / np.sqrt(1 - 1.5**2 / 16)) < 0.02
