@@ -91,3 +91,13 @@ def test_discovery_names_the_stage_and_the_kans_part():
     assert out["provenance"]["stage"] == d.history.loc[d.history["chosen"], "stage"].iloc[0]
     assert d.history["chosen"].sum() == 1
     assert out["provenance"]["source"] == d.source
+
+
+def test_decomposition_splits_the_tangent_of_a_phase_angle():
+    # atan(g*w/(w0**2 - w**2)): the angle itself splits neither way; its tangent is a product
+    f = lambda Z: np.arctan(Z[:, 0] * Z[:, 1] / (Z[:, 2] ** 2 - Z[:, 1] ** 2))  # noqa: E731
+    found, (g, w, w0), search = _solve([(0.1, 1), (0.1, 1.5), (2, 3)], f, "g w w0")
+    assert found[0][0] < 1e-6
+    best = sympy.nsimplify(found[0][1], rational=True, tolerance=1e-7)
+    assert best.has(sympy.atan)
+    assert is_exact(best, sympy.atan(g * w / (w0**2 - w**2)), {"g": (0.1, 1), "w": (0.1, 1.5), "w0": (2, 3)})

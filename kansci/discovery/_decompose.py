@@ -1,8 +1,8 @@
 """Divide and conquer on a KAN surrogate, in the manner of AI Feynman.
 
 A KAN is fitted to the data; probes on it (see ``_probes``) find additive or multiplicative
-separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``), scaling symmetries
-(homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
+separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``, ``sin(f)``, ``tan(f)``), scaling
+symmetries (homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
 finding splits the problem into smaller ones, or removes one variable, and the parts are
 solved recursively down to one-variable leaves, which the snapping engine, the power-law
 fit and the term regression solve.  The surrogate's gradients also name combinations of
@@ -145,6 +145,8 @@ _TRANSFORMS = (
     ("square", lambda v: v**2, None, lambda y: np.all(y > 0) or np.all(y < 0)),
     ("sqrt", lambda v: np.sqrt(v), lambda e: e**2, lambda y: np.all(y > 0)),
     ("sin", np.sin, sympy.asin, lambda y: np.all(np.abs(y) < np.pi / 2)),  # asin(n*sin(theta))
+    # a phase angle: atan(g*w/(w0**2 - w**2)) has a tangent that splits
+    ("tan", np.tan, sympy.atan, lambda y: np.all(np.abs(y) < 0.999 * np.pi / 2)),
 )
 
 

@@ -27,7 +27,7 @@ __all__ = ["TreeNode", "Trace", "LawTree", "formula_parts", "law_tree"]
 
 log = logging.getLogger("kansci")
 
-_TRANSFORM_LABELS = {"inverse": "1/f", "square": "f^2", "sqrt": "sqrt(f)", "sin": "sin(f)"}
+_TRANSFORM_LABELS = {"inverse": "1/f", "square": "f^2", "sqrt": "sqrt(f)", "sin": "sin(f)", "tan": "tan(f)"}
 _STAGES = {
     "baseline": "the constant or linear baseline",
     "linear": "the linear least-squares baseline",
