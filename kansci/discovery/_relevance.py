@@ -86,13 +86,19 @@ def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int) -> float:
     own[:, -1] |= ~own.any(axis=1)
     keep = ~own
     nb = idx[keep].reshape(n, kk)
-    A = np.concatenate([np.ones((n, kk, 1)), pts[nb] - pts[:, None, :]], axis=2)  # centred at the row
-    b = t[nb]
+    return float(np.mean((t - _local_linear(pts, pts, nb, t)) ** 2))
+
+
+def _local_linear(pts: np.ndarray, centres: np.ndarray, nb: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """At each centre, the value of the least-squares plane through ``t`` at its neighbours
+    ``pts[nb]`` (``nb``: (m, k) row indices; a small ridge keeps flat neighbourhoods solvable)."""
+    m, k = nb.shape
+    d = pts.shape[1]
+    A = np.concatenate([np.ones((m, k, 1)), pts[nb] - centres[:, None, :]], axis=2)  # centred
     AtA = np.einsum("nki,nkj->nij", A, A)
     ridge = 1e-6 * np.trace(AtA, axis1=1, axis2=2)[:, None, None] / (d + 1)
-    coef = np.linalg.solve(AtA + ridge * np.eye(d + 1), np.einsum("nki,nk->ni", A, b)[..., None])[..., 0]
-    pred = coef[:, 0]  # the local fit's value at the row itself
-    return float(np.mean((t - pred) ** 2))
+    rhs = np.einsum("nki,nk->ni", A, t[nb])[..., None]
+    return np.linalg.solve(AtA + ridge * np.eye(d + 1), rhs)[:, 0, 0]
 
 
 def knn_smooth(X: np.ndarray, y: np.ndarray, rows: np.ndarray, *, k: int = 24) -> np.ndarray:
@@ -111,14 +117,9 @@ def knn_smooth(X: np.ndarray, y: np.ndarray, rows: np.ndarray, *, k: int = 24) -
     ndarray, shape (len(rows),), in the target's units.
     """
     n, d = X.shape
-    k = min(k, n)
     Z = np.column_stack([rankdata(X[:, j]) / n for j in range(d)])
-    _, idx = cKDTree(Z).query(Z[rows], k=k)
-    A = np.concatenate([np.ones((len(rows), k, 1)), Z[idx] - Z[rows][:, None, :]], axis=2)
-    AtA = np.einsum("nki,nkj->nij", A, A)
-    ridge = 1e-8 * np.trace(AtA, axis1=1, axis2=2)[:, None, None]
-    rhs = np.einsum("nki,nk->ni", A, y[idx])[..., None]
-    return np.linalg.solve(AtA + ridge * np.eye(d + 1), rhs)[:, 0, 0]
+    _, idx = cKDTree(Z).query(Z[rows], k=min(k, n))
+    return _local_linear(Z, Z[rows], idx.reshape(len(rows), -1), y)
 
 
 def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k: int = 4,
