@@ -258,7 +258,7 @@ def term_candidates(
         base = lib.columns[:, keep]
         small = [j for j, e in enumerate(base_exprs) if e != 1 and len(e.free_symbols) <= 3
                  and not e.has(sympy.sin, sympy.cos)][:800]
-        out: list[tuple[float, float, sympy.Expr]] = []
+        out: list[tuple[float, float, float, sympy.Expr]] = []
         for name, t, inverse, inverse_values in _transforms(ys):
             if time.perf_counter() > deadline:
                 break
@@ -297,8 +297,13 @@ def term_candidates(
                     continue
                 den = sum(sympy.Float(c / norm) * m for c, m, _ in den_parts if abs(c / norm) > 1e-12)
                 if np.isfinite(bic):
-                    out.append((bic, residual, inverse(num / norm / den)))
+                    out.append((bic, rel, residual, inverse(num / norm / den)))
             if exact_found:  # an exact fit under this transform: the others cannot do better
                 break
     out.sort(key=lambda p: p[0])
-    return [(residual, expr) for _, residual, expr in out]
+    if len(out) > 2:  # the closest fit in its transform's own terms comes second: at zero noise
+        # it is the exact one whose values a square root or exponential blurred on y
+        closest = min(range(len(out)), key=lambda i: out[i][1])
+        if closest > 1:
+            out.insert(1, out.pop(closest))
+    return [(residual, expr) for _, _, residual, expr in out]
