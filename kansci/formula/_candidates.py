@@ -71,8 +71,18 @@ def expected_chance_matches(
                 total += (
                     2.0 * half_width * q / unit_value
                 )  # p/q * unit are unit/q apart
+        if role != "exponent" and value and unit_cost:
+            for p in range(1, RECIPROCAL_NUMERATOR + 1):  # reciprocals p / (q * unit), q > qmax
+                q = max(1, round(p / (abs(value) * unit_value)))
+                if qmax < q <= 2 * qmax and _cost(q, p, unit_cost) <= max_cost:
+                    total += 2.0 * half_width * p / (value**2 * unit_value)  # spaced value**2*unit/p apart
     return total
 
+
+#: Reciprocals ``p / (q * unit)`` of an irrational unit with ``q`` beyond the largest denominator
+#: (up to twice it) are proposed for ``p`` up to this (``3/(20*pi)``, ``1/(15*pi)``): constants
+#: that divide, of which a rational multiple with a small denominator does not exist.
+RECIPROCAL_NUMERATOR = 3
 
 #: A rational with more significant digits than this (trailing zeros aside) is no simpler than
 #: the float it would replace: ``8987551786`` is a fitted ``1/(4*pi*eps_0)``, not an integer.
@@ -143,4 +153,17 @@ def nice_candidates(
             cost = _cost(p, q, unit_cost)
             if exact not in found or found[exact].cost > cost:
                 found[exact] = Candidate(exact, number, cost)
+    if role != "exponent":  # a divisor: 3/(20*pi) is the reciprocal of (20/3)*pi
+        for (unit, unit_cost), unit_value in zip(units[1:], _UNIT_VALUES[1:]):  # 1/79 is no nicer than 79/1000
+            for p in range(1, RECIPROCAL_NUMERATOR + 1):  # value = p / (q * unit), the numerator small
+                q = round(p / (value * unit_value))
+                if q == 0 or not qmax < abs(q) <= 2 * qmax or math.gcd(p, q) != 1:
+                    continue  # |q| <= qmax: a rational multiple of a unit already proposed (or none)
+                number = p / (q * unit_value)
+                if abs(number - value) > window * abs(value):
+                    continue
+                exact = sympy.Rational(p, q) / unit
+                cost = _cost(abs(q), p, unit_cost)
+                if exact not in found or found[exact].cost > cost:
+                    found[exact] = Candidate(exact, number, cost)
     return sorted(found.values(), key=lambda c: (c.cost, abs(c.number - value)))
