@@ -253,14 +253,15 @@ def _try_symmetries(node, y, search):
 # ----------------------------------------------------------------------- search
 def _search_route(node: Node, y: np.ndarray, search: Search, max_vars: int = 3, cap: float = 6.0) -> list:
     """What no split or symmetry reduces: an expression search (``_exprsearch``) on the node."""
-    from ._exprsearch import expression_search
+    from ._exprsearch import expression_search, shortlist
 
     left = search.deadline - time.perf_counter()
     if len(node.syms) > max_vars or left < 0.5:
         return []
     found = expression_search(node.X, y, node.syms, time_budget=min(0.3 * left, cap), rng=search.rng,
                               tol=search.tol, max_cost=6 if len(node.syms) == 1 else None)
-    exprs = [e for _, e in found[:6]]
+    best = found[:6] + shortlist(found[6:], 0, 0, 2, len(y))  # and the best by information (fewest constants)
+    exprs = [e for _, e in best]
     search.trail.mark_searched(exprs)
     return exprs
 

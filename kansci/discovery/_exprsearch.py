@@ -42,14 +42,6 @@ log = logging.getLogger("kansci")
 
 
 # ------------------------------------------------------------------ sparse selection
-def _standardise(A: np.ndarray):
-    mean = A.mean(axis=0)
-    Ac = A - mean
-    norm = np.linalg.norm(Ac, axis=0)
-    norm[norm == 0] = 1.0
-    return Ac / norm
-
-
 def _pair_scores(G, rp, P):
     """Explained sum of squares of every pair of the pool (closed form from the Gram matrix)."""
     iu, ju = np.triu_indices(len(P), 1)
@@ -75,6 +67,34 @@ def _triple_scores(G, rp, limit: int = 700_000):
     return combos, expl
 
 
+def _noise_band(sse: np.ndarray, n: int, tried: int) -> np.ndarray:
+    """Indices of the subsets whose residual sum of squares is within the noise of the best.
+
+    The best of ``tried`` subsets fitted on ``n`` rows absorbs about ``2*log(tried)`` noise
+    variances more than the law (the largest of ``tried`` chi-square gains), so subsets with
+    ``sse <= best * (1 + 2*log(tried)/n)`` are not told apart by the data: the cheapest of
+    them are kept too (with noise, a law with simple exponents and a mimic with free ones fit
+    the same on a few hundred rows)."""
+    finite = np.isfinite(sse)
+    if not finite.any():
+        return np.empty(0, int)
+    best = float(np.min(sse[finite]))
+    width = 2.0 * np.log(max(tried, 2)) / max(n, 1)
+    return np.flatnonzero(finite & (sse <= best * (1.0 + width) + 1e-300))
+
+
+def _snapped(p: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Each exponent ``p`` as the simplest nonzero rational of denominator 1, 2 or 3 within
+    ``max(0.04, 2.5 se)`` (at most 0.25) of it; NaN where there is none."""
+    tol = np.clip(2.5 * se, 0.04, 0.25)
+    out = np.full(len(p), np.nan)
+    for q in (3, 2, 1):  # the simplest last, so that it wins
+        k = np.round(p * q)
+        hit = (k != 0) & (np.abs(p - k / q) <= tol)
+        out[hit] = k[hit] / q
+    return out
+
+
 def _in_columns(out, index):
     """Subsets in the caller's column numbers, each once (with its least error), in order."""
     best: dict[tuple[int, ...], float] = {}
@@ -86,7 +106,8 @@ def _in_columns(out, index):
 
 def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: int = 6,
                    pool: int = 150, cheap: int = 400, costs=None, groups=None,
-                   deadline: float | None = None) -> list[tuple[float, tuple[int, ...]]]:
+                   deadline: float | None = None, weights: np.ndarray | None = None,
+                   snappable=None) -> list[tuple[float, tuple[int, ...]]]:
     """Column subsets of ``A`` (n, m) that best explain ``t`` with an intercept, by size.
 
     Sure-independence screening then exhaustive search among the screened columns.  The
@@ -101,19 +122,29 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     a simple one that misses a single outlier, and the simple one is what a larger subset
     completes).  The leading columns whose residuals are screened are the best overall and
     the best of each of ``groups`` (e.g. the set of inputs a feature uses: a product of
-    factors in different inputs is found from a leader in each).
+    factors in different inputs is found from a leader in each).  ``weights`` (n,) multiply
+    the rows' residuals (weighted least squares, the intercept fitted too).  ``snappable``
+    (m,) marks columns whose coefficient is an exponent (log space): among the pairs within
+    the noise of the best, those whose exponents lie near simple rationals are kept too.
     """
     deadline = deadline if deadline is not None else time.perf_counter() + 5.0
-    An = _standardise(A)
+    if weights is None:
+        An, tc = A - A.mean(axis=0), t - t.mean()
+    else:  # rows scaled by the weights, the (weighted) intercept projected out of every column and t
+        w = np.asarray(weights, float)
+        w2 = w * w / float(np.sum(w * w))
+        An, tc = w[:, None] * (A - w2 @ A), w * (t - float(w2 @ t))
+    colnorm = np.linalg.norm(An, axis=0)
+    colnorm[colnorm == 0] = 1.0
+    An = An / colnorm
     # columns equal up to scale and offset (f, 2*f, f + 1; log|f**3| in log space) are one
     proj = np.random.default_rng(0).standard_normal((2, An.shape[0])) @ An
     sign = np.where(proj[0] < 0, -1.0, 1.0)
     _, first = np.unique(np.round(proj * sign, 7), axis=1, return_index=True)
     first = np.sort(first)
-    An, index = An[:, first], first
+    An, index, colnorm = An[:, first], first, colnorm[first]
     m = An.shape[1]
     cost = np.ones(m) if costs is None else np.asarray(costs, float)[first]
-    tc = t - t.mean()
     tt = float(tc @ tc) or 1.0
     r = An.T @ tc  # correlations (unnormalised by |t|)
     rel = lambda v: float(np.sqrt(max(v, 0.0) / tt))  # noqa: E731
@@ -142,7 +173,36 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     iu, ju, expl = _pair_scores(G, r[P], P)
     by_error = list(np.argsort(-expl)[:5])
     pen = np.log(np.sqrt(np.maximum(tt - expl, 1e-300) / tt) + 1e-15) + 0.3 * (cost[P[iu]] + cost[P[ju]])
-    best2 = by_error + [b for b in np.argsort(pen)[:5] if b not in by_error]
+    n = An.shape[0]
+    simple_prev: list[tuple[int, ...]] = []
+    band = _noise_band(tt - expl, n, len(expl))
+    c2 = cost[P[iu]] + cost[P[ju]]
+    best2 = [*by_error, *np.argsort(pen)[:5], *band[np.lexsort(((tt - expl)[band], c2[band]))][:keep]]
+    if snappable is not None and len(band):  # within the noise, pairs whose exponents are simple
+        snap = np.asarray(snappable, bool)[first]
+        i, j = P[iu[band]], P[ju[band]]
+        g = G[iu[band], ju[band]]
+        det = np.maximum(1.0 - g * g, 1e-12)
+        a, b = (r[i] - g * r[j]) / det, (r[j] - g * r[i]) / det
+        se = np.sqrt(np.maximum(tt - expl[band], 0.0) / max(n - 3, 1) / det)
+        pa = np.where(snap[i], _snapped(a / colnorm[i], se / colnorm[i]), a / colnorm[i])
+        pb = np.where(snap[j], _snapped(b / colnorm[j], se / colnorm[j]), b / colnorm[j])
+        ok = np.isfinite(pa) & np.isfinite(pb) & (snap[i] | snap[j])
+        # the residual with the exponents snapped (the free ones kept): fit of the simple law
+        ua, ub = pa * colnorm[i], pb * colnorm[j]
+        with np.errstate(all="ignore"):
+            sse = tt - 2 * ua * r[i] - 2 * ub * r[j] + ua**2 + ub**2 + 2 * ua * ub * g
+        simple = np.flatnonzero(ok)
+        if len(simple):  # ranked by description length: the fit, and the choice among the pairs as cheap
+            cs = c2[band[simple]]
+            levels, counts = np.unique(cs, return_counts=True)
+            chooser = 2.0 * np.log(np.cumsum(counts))[np.searchsorted(levels, cs)]
+            with np.errstate(all="ignore"):
+                dl = n * np.log(np.maximum(sse[simple], 1e-300) / tt) + chooser
+            chosen = band[simple[np.argsort(dl, kind="stable")]][:3 * keep]
+            best2 += list(chosen)
+            simple_prev = [(int(P[iu[b]]), int(P[ju[b]])) for b in chosen]
+    best2 = list(dict.fromkeys(best2))
     pairs = [(int(P[iu[b]]), int(P[ju[b]])) for b in best2]
     out += [(rel(tt - expl[b]), p) for b, p in zip(best2, pairs)]
     prev = pairs
@@ -150,13 +210,19 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
         small = list(dict.fromkeys([*order[:20], *by_cost[:50], *(j for p in pairs for j in p)]))[:80]
         S = np.asarray(small)
         combos, expl3 = _triple_scores(An[:, S].T @ An[:, S], r[S])
-        best3 = np.argsort(-expl3)[:keep] if len(combos) else []
+        best3 = []
+        if len(combos):
+            band = _noise_band(tt - expl3, n, len(expl3))
+            c3 = cost[S[combos]].sum(axis=1)
+            best3 = list(dict.fromkeys([*np.argsort(-expl3)[:keep],
+                                        *band[np.lexsort(((tt - expl3)[band], c3[band]))][:keep]]))
         out += [(rel(tt - expl3[b]), tuple(sorted(int(S[c]) for c in combos[b]))) for b in best3]
     for size in range(3, max_terms + 1):
         if time.perf_counter() > deadline:
             break
         found: dict[tuple[int, ...], float] = {}
-        for sub in prev[:8]:
+        simple_set = set(simple_prev[:8])
+        for sub in dict.fromkeys([*prev[:8], *simple_prev[:8]]):
             if time.perf_counter() > deadline:
                 break
             Q, _ = np.linalg.qr(An[:, list(sub)])
@@ -166,14 +232,49 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
             gain = np.where(pn > 1e-10, proj[:, 0] ** 2 / np.maximum(pn, 1e-300), 0.0)
             gain[list(sub)] = 0.0
             base = float(resid @ resid)
-            for j in np.argsort(-gain)[:8]:
+            top = np.argsort(-gain)
+            grow = list(top[:8])
+            if snappable is not None and sub in simple_set:  # and the columns that complete a simple law
+                snap = np.asarray(snappable, bool)[first]
+                trial = [(_snapped_sse(An, tc, colnorm, snap, (*sub, int(j))), int(j)) for j in top[:64]]
+                grow += [j for v, j in sorted(trial) if np.isfinite(v)][:4]
+            for j in dict.fromkeys(grow):
                 key = tuple(sorted((*sub, int(j))))
                 found[key] = min(found.get(key, np.inf), base - float(gain[j]))
         ranked = sorted(found.items(), key=lambda kv: kv[1])
         cheap_first = sorted(found.items(), key=lambda kv: np.log(rel(kv[1]) + 1e-15) + 0.3 * cost[list(kv[0])].sum())
         out += [(rel(v), k) for k, v in ranked[:keep]] + [(rel(v), k) for k, v in cheap_first[:keep]]
         prev = [k for k, _ in ranked[:5]] + [k for k, _ in cheap_first[:5]]
+        if snappable is not None:  # the grown subsets whose exponents snap, best fit with them snapped
+            snap = np.asarray(snappable, bool)[first]
+            fits = [(_snapped_sse(An, tc, colnorm, snap, k), cost[list(k)].sum(), k) for k in found]
+            fits = sorted((f for f in fits if np.isfinite(f[0])), key=lambda f: (f[0], f[1]))[:2 * keep]
+            out += [(rel(found[k]), k) for _, _, k in fits]
+            simple_prev = [k for _, _, k in fits]
     return _in_columns(out, index)
+
+
+def _snapped_sse(An: np.ndarray, tc: np.ndarray, colnorm: np.ndarray, snap: np.ndarray, sub) -> float:
+    """Residual sum of squares of ``tc`` on the columns ``sub`` of ``An`` with the coefficients
+    of the ``snap`` columns (exponents: ``coefficient / colnorm``) at simple rationals and the
+    others refitted; inf when an exponent is not near one or no column snaps."""
+    sub = list(sub)
+    if not snap[sub].any():
+        return np.inf
+    M = An[:, sub]
+    coef, *_ = np.linalg.lstsq(M, tc, rcond=None)
+    resid = tc - M @ coef
+    dof = max(len(tc) - len(sub) - 1, 1)
+    se = np.sqrt(np.maximum(np.diag(np.linalg.pinv(M.T @ M)), 0.0) * float(resid @ resid) / dof)
+    p = np.where(snap[sub], _snapped(coef / colnorm[sub], se / colnorm[sub]), np.nan)
+    fixed = snap[sub]
+    if np.isnan(p[fixed]).any():
+        return np.inf
+    rest = tc - M[:, fixed] @ (p[fixed] * colnorm[sub][fixed])
+    if (~fixed).any():
+        c, *_ = np.linalg.lstsq(M[:, ~fixed], rest, rcond=None)
+        rest = rest - M[:, ~fixed] @ c
+    return float(rest @ rest)
 
 
 # ------------------------------------------------------------------ formulas
@@ -218,7 +319,9 @@ def _additive(space, ev, subset, y, transform):
     A = np.column_stack([np.ones(len(y)), *cols])
     if not np.all(np.isfinite(A)):
         return np.inf, None
-    coef, *_ = np.linalg.lstsq(A, t, rcond=None)
+    w = _row_weights(name, y)
+    w = np.ones(len(y)) if w is None else w
+    coef, *_ = np.linalg.lstsq(A * w[:, None], t * w, rcond=None)
     terms = [sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)]
     body = sympy.Float(float(coef[0])) + sympy.Add(*terms)
     with np.errstate(all="ignore"):
@@ -234,12 +337,91 @@ _ADDITIVE = (  # in the order they are tried (the log|y| space comes second)
     ("1/y", lambda y: 1.0 / y, lambda v: 1.0 / v),
     ("1/y^2", lambda y: 1.0 / y**2, lambda v: 1.0 / np.sqrt(v)),  # resonance amplitudes
 )
+#: Row weights ``1/|dT/dy|`` of each space (``|y|`` for log|y|): a residual in ``T(y)`` times the
+#: weight is, to first order, the residual in ``y``, so that noise of constant size in ``y``
+#: (heteroscedastic in ``T(y)``) does not let the rows where ``T`` magnifies it decide the fit
+#: (weighted linearised least squares, the delta method).
+_WEIGHTS = {
+    "y": None,
+    "y^2": lambda y: 1.0 / np.abs(y),
+    "1/y": lambda y: y**2,
+    "1/y^2": lambda y: np.abs(y) ** 3,
+    "log": np.abs,
+}
 
 
-def _multiplicative(space, ev, subset, kinds, coefs, y):
-    """``C prod f**p exp(sum q g)`` with snapped exponents, C fitted; [(error, expr)] (snapped, raw)."""
+def _row_weights(name: str, y: np.ndarray) -> np.ndarray | None:
+    """The rows' weights in space ``name`` (None: unweighted), scaled to mean 1; None where
+    they are not finite and positive."""
+    f = _WEIGHTS[name]
+    if f is None:
+        return None
+    with np.errstate(all="ignore"):
+        w = f(y)
+    if not np.all(np.isfinite(w)) or not np.all(w > 0):
+        return None
+    return w / float(np.mean(w))
+
+
+def _snapped_exponents(A: np.ndarray, t: np.ndarray, pows: list[bool], weights=None) -> list[list]:
+    """Exponent vectors for ``t = c0 + A @ p`` (log space): the least-squares one and the one
+    whose power exponents are snapped to simple rationals, one at a time.
+
+    The exponent nearest a simple rational, in standard errors, is fixed first and the others
+    are refitted with it fixed: correlated factors (``w`` and ``w**2 - 1``) trade exponent
+    within the noise, and an exponent snapped on its own would drag the rest.  An exponent
+    snaps within ``max(0.04, 2.5 standard errors)`` (at most 0.25).  Returns up to two vectors
+    (floats for free exponents and exponential rates, ``sympy.Rational`` for snapped ones).
+    ``weights`` (n,) multiply the rows' residuals."""
+    n, k = A.shape
+    if weights is not None:
+        A, t = A * weights[:, None], t * weights
+    one = np.ones(n) if weights is None else weights
+    free = list(range(k))
+    fixed: dict[int, sympy.Rational] = {}
+    raw = None
+    while True:
+        offset = A[:, list(fixed)] @ np.array([float(v) for v in fixed.values()]) if fixed else 0.0
+        M = np.column_stack([one, A[:, free]])
+        coef, *_ = np.linalg.lstsq(M, t - offset, rcond=None)
+        resid = t - offset - M @ coef
+        s2 = float(resid @ resid) / max(n - M.shape[1], 1)
+        try:
+            cov = s2 * np.linalg.pinv(M.T @ M)
+        except np.linalg.LinAlgError:
+            return [raw] if raw else []
+        se = np.sqrt(np.maximum(np.diag(cov)[1:], 0.0))
+        current = dict(zip(free, coef[1:]))
+        if raw is None:
+            raw = [float(current[j]) for j in range(k)]
+        best = None
+        for pos, j in enumerate(free):
+            if not pows[j]:
+                continue
+            tol = float(min(max(0.04, 2.5 * se[pos]), 0.25))
+            r = _snap_exponent(float(current[j]), tol)
+            if r is None or r == 0:
+                continue
+            z = abs(float(r) - current[j]) / max(se[pos], 1e-15)
+            if best is None or z < best[0]:
+                best = (z, j, r)
+        if best is None:
+            break
+        fixed[best[1]] = best[2]
+        free.remove(best[1])
+        if not free:
+            current = {}
+            break
+    if not any(pows[j] and j not in fixed for j in range(k)) and fixed:
+        snapped = [fixed[j] if j in fixed else float(current[j]) for j in range(k)]
+        return [snapped, raw]
+    return [raw]
+
+
+def _multiplicative(space, ev, subset, kinds, vectors, y):
+    """``C prod f**p exp(sum q g)`` for each exponent vector, C fitted; [(error, expr)]."""
     out = []
-    for snap in (True, False):
+    for coefs in vectors:
         factors, vals = [], []
         for i, kind, c in zip(subset, kinds, coefs):
             f, v = space.expr(i), ev(i)
@@ -249,11 +431,11 @@ def _multiplicative(space, ev, subset, kinds, coefs, y):
                 with np.errstate(all="ignore"):
                     vals.append(np.exp(float(c) * v))
                 continue
-            p = _snap_exponent(float(c)) if snap else sympy.Float(float(c))
-            if p is None or p == 0:
+            p = c if isinstance(c, sympy.Rational) else sympy.Float(float(c))
+            if p == 0:
                 break
             crosses = np.any(v < 0) and np.any(v > 0)
-            if crosses and not (p.is_Integer if snap else False):
+            if crosses and not p.is_Integer:
                 break
             base = f if crosses or np.all(v > 0) else -f
             bv = v if crosses or np.all(v > 0) else -v
@@ -275,9 +457,21 @@ def _additive_phase(space, ev, ys, y, tr, max_terms, deadline):
         return []
     if tr[0] in ("y^2", "1/y^2") and not (np.all(ys > 0) or np.all(ys < 0)):
         return []
-    subsets = sparse_subsets(space.values.T, t, max_terms=max_terms, costs=space.costs, groups=space.masks,
-                             deadline=deadline)
-    return [_additive(space, ev, subset, y, tr) for _, subset in subsets]
+    subsets = _both_ways(space.values.T, t, _row_weights(tr[0], ys), max_terms=max_terms, costs=space.costs,
+                         groups=space.masks, deadline=deadline)
+    return [_additive(space, ev, subset, y, tr) for subset in subsets]
+
+
+def _both_ways(A, t, weights, *, deadline, snappable=None, **kw) -> list[tuple[int, ...]]:
+    """The subsets :func:`sparse_subsets` selects unweighted and, in the remaining time, with
+    the space's row weights (where noise of constant size in ``y`` is not constant in ``t``)."""
+    first = [s for _, s in sparse_subsets(A, t, deadline=deadline, **kw)]
+    if weights is None or time.perf_counter() > deadline:
+        return first
+    now = time.perf_counter()
+    second = [s for _, s in sparse_subsets(A, t, deadline=now + 0.8 * (deadline - now), weights=weights,
+                                           snappable=snappable, **kw)]
+    return list(dict.fromkeys([*first, *second]))
 
 
 def _multiplicative_phase(space, ev, ys, y, max_terms, deadline):
@@ -291,10 +485,19 @@ def _multiplicative_phase(space, ev, ys, y, max_terms, deadline):
     costs = [space.costs[i] + (1 if kind == "exp" else 0) for i, kind in meta]
     out = []
     groups = [space.masks[i] for i, _ in meta]
-    for _, subset in sparse_subsets(A, ly, max_terms=max_terms, costs=costs, groups=groups, deadline=deadline):
-        An = np.column_stack([np.ones(len(ly)), A[:, list(subset)]])
-        coef, *_ = np.linalg.lstsq(An, ly, rcond=None)
-        out += _multiplicative(space, ev, [meta[j][0] for j in subset], [meta[j][1] for j in subset], coef[1:], y)
+    # the subsets are chosen on the probe rows; their exponents are fitted on every row
+    every = np.abs(y) > 1e-3 * np.abs(y).max()
+    ly_all = np.log(np.abs(y[every]))
+    for subset in _both_ways(A, ly, _row_weights("log", ys[big]), max_terms=max_terms, costs=costs, groups=groups,
+                             deadline=deadline, snappable=[kind == "pow" for _, kind in meta]):
+        idx, kinds = [meta[j][0] for j in subset], [meta[j][1] for j in subset]
+        with np.errstate(all="ignore"):
+            cols = [np.log(np.abs(ev(i)[every])) if kind == "pow" else ev(i)[every] for i, kind in zip(idx, kinds)]
+        Af = np.column_stack(cols)
+        if not np.all(np.isfinite(Af)):
+            continue
+        vectors = _snapped_exponents(Af, ly_all, [kind == "pow" for kind in kinds], _row_weights("log", y[every]))
+        out += _multiplicative(space, ev, idx, kinds, vectors, y)
     return out
 
 
@@ -366,7 +569,7 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
             break
     found = [(e, f) for e, f in found if f is not None and np.isfinite(e)]
     found = [(e, f) for e, f in found if complexity(f) <= max_complexity]
-    found = shortlist(_dedupe(found), 30, 15)
+    found = shortlist(_dedupe(found), 30, 15, 10, len(y))
     out = []
     for i, (err, expr) in enumerate(found):
         if i < refine and err > 1e-10 and time.perf_counter() < deadline:
@@ -378,14 +581,28 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     return out
 
 
-def shortlist(found, by_error: int, by_simplicity: int) -> list:
+def shortlist(found, by_error: int, by_simplicity: int, by_information: int = 0, n: int = 0) -> list:
     """The ``by_error`` most accurate formulas, then the ``by_simplicity`` best by
-    ``log(error) + 0.3*complexity`` not among them: with noise, mimics fit a little better than
-    the law, which must not be lost."""
+    ``log(error) + 0.3*complexity`` and the ``by_information`` best by the Bayesian information
+    criterion ``n*log(error**2) + k*log(n)`` (k fitted constants, ``n`` rows) not among them:
+    with noise, mimics with more free constants fit a little better than the law, which must
+    not be lost (Schwarz 1978)."""
     acc = sorted(found, key=lambda t: (t[0], complexity(t[1])))
     out = acc[:by_error]
     simple = sorted(acc[by_error:], key=lambda t: np.log(t[0] + 1e-15) + 0.3 * complexity(t[1]))
-    return out + simple[:by_simplicity]
+    out += simple[:by_simplicity]
+    if by_information and n > 0:
+        chosen = {id(t) for t in out}
+        rest = [t for t in acc if id(t) not in chosen]
+        out += sorted(rest, key=lambda t: information(t[0], t[1], n))[:by_information]
+    return out
+
+
+def information(error: float, expr, n: int) -> float:
+    """``n*log(error**2) + k*log(n)``: the BIC of a formula of relative RMSE ``error`` with
+    ``k`` float constants fitted on ``n`` rows (Gaussian noise; lower is better)."""
+    k = len(expr.atoms(sympy.Float))
+    return n * np.log(max(error, 1e-15) ** 2) + k * np.log(max(n, 2))
 
 
 def rank_by_simplicity(found, tol: float = 1e-9):

@@ -103,7 +103,8 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
     found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
                               max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000, max_terms=max_terms,
                               rng=np.random.default_rng(ctx.seed))
-    for rel, expr in shortlist(found, max_candidates, 2):  # the closest fits and the simplest close ones
+    # the closest fits, the simplest close ones, and the best by information (fewest free constants)
+    for rel, expr in shortlist(found, max_candidates, 2, 2, len(y)):
         if rel > 0.05 or ctx.remaining() <= 0:  # a mimic: not worth refining and recognising
             continue
         ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
