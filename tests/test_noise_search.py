@@ -88,3 +88,23 @@ def test_simple_law_at_one_percent_noise_reaches_the_shortlist():
         return bool(np.all(np.isfinite(v)) and np.ptp(v) < 1e-3 * abs(v.mean()))
 
     assert any(is_law(e) for _, e in handed_on)
+
+
+def test_fit_reaches_the_optimum_beside_a_square_roots_edge():
+    # sqrt(x1**2 - 2*x1*x2*cos(theta1 - theta2) + x2**2) (the law of cosines) is 0 where
+    # x1 = x2 and the angles agree: at constants a little off, rows near there have derivatives
+    # in the millions, and the fit stalled where it started (1.9967 and 0.9965, 4 standard
+    # errors from the optimum: recognition then refused 2 and 1)
+    from kansci.datasets import feynman_law, make_dataset
+    from kansci.formula import refine_constants
+
+    law = feynman_law("I.29.16")
+    train, _ = make_dataset(law, 2000, 10, 0.01, 0)
+    names = ["theta1", "theta2", "x1", "x2"]
+    t1, t2, x1, x2 = sympy.symbols(names)
+    start = x2 * sympy.sqrt(x1**2 / x2**2 - sympy.Float(1.9967132787909) * x1 * sympy.cos(t1 - t2) / x2
+                            + sympy.Float(0.996510220692866))
+    fitted, _ = refine_constants(start, [t1, t2, x1, x2], train[names].to_numpy()[:1500],
+                                 train[law.output].to_numpy()[:1500])
+    b, c = sorted((float(f) for f in fitted.atoms(sympy.Float)), key=abs)
+    assert abs(c + 2) < 1.5e-3 and abs(b - 1) < 1.5e-3, fitted

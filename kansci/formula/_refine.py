@@ -20,6 +20,8 @@ logger = logging.getLogger("kansci")
 
 #: An invalid prediction (nan/inf) costs this many target standard deviations.
 INVALID_PENALTY = 100.0
+#: A row's derivative is capped at this multiple of the 99th percentile of its column's.
+JACOBIAN_CAP = 100.0
 #: Above this many constants the Jacobian is taken by central differences.
 ANALYTIC_MAX_CONSTANTS = 12
 
@@ -174,6 +176,11 @@ class Model:
         J *= np.sqrt(data.w)[:, None]
         J[~np.isfinite(f)] = 0.0
         J[~np.isfinite(J)] = 0.0
+        if data.n >= 100:  # rows at a singular point (a square root near 0) have derivatives that
+            # no finite step follows; capped, they stop dominating the steps and the variances
+            cap = JACOBIAN_CAP * np.quantile(np.abs(J), 0.99, axis=0)
+            cap[cap == 0] = np.inf
+            np.clip(J, -cap, cap, out=J)
         return J
 
 
