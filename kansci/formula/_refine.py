@@ -20,8 +20,9 @@ logger = logging.getLogger("kansci")
 
 #: An invalid prediction (nan/inf) costs this many target standard deviations.
 INVALID_PENALTY = 100.0
-#: A row's derivative is capped at this multiple of the 99th percentile of its column's.
-JACOBIAN_CAP = 100.0
+#: A row's derivative is capped at this multiple of the 99th percentile of its column's (a row
+#: beside a singular point counts for at most about 400 ordinary rows in the variances).
+JACOBIAN_CAP = 20.0
 #: Above this many constants the Jacobian is taken by central differences.
 ANALYTIC_MAX_CONSTANTS = 12
 
