@@ -71,12 +71,24 @@ def expected_chance_matches(
                 total += (
                     2.0 * half_width * q / unit_value
                 )  # p/q * unit are unit/q apart
-        if role != "exponent" and value and unit_cost:
-            for p in range(1, RECIPROCAL_NUMERATOR + 1):  # reciprocals p / (q * unit), q > qmax
-                q = max(1, round(p / (abs(value) * unit_value)))
-                if qmax < q <= 2 * qmax and _cost(q, p, unit_cost) <= max_cost:
-                    total += 2.0 * half_width * p / (value**2 * unit_value)  # spaced value**2*unit/p apart
+    if role != "exponent" and value:
+        for _, unit_cost, unit_value, p, q in _reciprocals(abs(value), units, qmax):
+            if _cost(q, p, unit_cost) <= max_cost:
+                total += 2.0 * half_width * p / (value**2 * unit_value)  # spaced value**2*unit/p apart
     return total
+
+
+def _reciprocals(value: float, units, qmax: int):
+    """``(unit, unit cost, unit value, p, q)`` of the reciprocals ``p / (q * unit)`` nearest
+    ``value``: irrational units, ``p <= RECIPROCAL_NUMERATOR``, ``qmax < |q| <= 2*qmax``
+    (smaller ``q`` are rational multiples of a unit, proposed as such)."""
+    for (unit, unit_cost), unit_value in zip(units, _UNIT_VALUES):
+        if not unit_cost:  # 1/79 is no nicer than 79/1000
+            continue
+        for p in range(1, RECIPROCAL_NUMERATOR + 1):
+            q = round(p / (value * unit_value))
+            if qmax < abs(q) <= 2 * qmax and math.gcd(p, q) == 1:
+                yield unit, unit_cost, unit_value, p, q
 
 
 #: Reciprocals ``p / (q * unit)`` of an irrational unit with ``q`` beyond the largest denominator
@@ -149,21 +161,16 @@ def nice_candidates(
             number = p / q * unit_value
             if abs(number - value) > window * abs(value):
                 continue
-            exact = sympy.Rational(p, q) * unit
-            cost = _cost(p, q, unit_cost)
-            if exact not in found or found[exact].cost > cost:
-                found[exact] = Candidate(exact, number, cost)
+            _keep(found, Candidate(sympy.Rational(p, q) * unit, number, _cost(p, q, unit_cost)))
     if role != "exponent":  # a divisor: 3/(20*pi) is the reciprocal of (20/3)*pi
-        for (unit, unit_cost), unit_value in zip(units[1:], _UNIT_VALUES[1:]):  # 1/79 is no nicer than 79/1000
-            for p in range(1, RECIPROCAL_NUMERATOR + 1):  # value = p / (q * unit), the numerator small
-                q = round(p / (value * unit_value))
-                if q == 0 or not qmax < abs(q) <= 2 * qmax or math.gcd(p, q) != 1:
-                    continue  # |q| <= qmax: a rational multiple of a unit already proposed (or none)
-                number = p / (q * unit_value)
-                if abs(number - value) > window * abs(value):
-                    continue
-                exact = sympy.Rational(p, q) / unit
-                cost = _cost(abs(q), p, unit_cost)
-                if exact not in found or found[exact].cost > cost:
-                    found[exact] = Candidate(exact, number, cost)
+        for unit, unit_cost, unit_value, p, q in _reciprocals(value, units, qmax):
+            number = p / (q * unit_value)
+            if abs(number - value) <= window * abs(value):
+                _keep(found, Candidate(sympy.Rational(p, q) / unit, number, _cost(abs(q), p, unit_cost)))
     return sorted(found.values(), key=lambda c: (c.cost, abs(c.number - value)))
+
+
+def _keep(found: dict, cand: Candidate) -> None:
+    """Record ``cand`` unless the same exact value is already there at no higher cost."""
+    if cand.value not in found or found[cand.value].cost > cand.cost:
+        found[cand.value] = cand
