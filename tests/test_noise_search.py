@@ -108,3 +108,26 @@ def test_fit_reaches_the_optimum_beside_a_square_roots_edge():
                                  train[law.output].to_numpy()[:1500])
     b, c = sorted((float(f) for f in fitted.atoms(sympy.Float)), key=abs)
     assert abs(c + 2) < 1.5e-3 and abs(b - 1) < 1.5e-3, fitted
+
+
+def test_a_distance_that_reaches_zero_is_found_through_the_origin():
+    # sqrt(u**2 + v**2) with u, v differences of coordinates: the square's fit has an
+    # intercept a little below zero within the noise, so the argument of the square root is
+    # negative on the rows nearest the origin; the fit through the origin keeps the law
+    rng = np.random.default_rng(1)
+    a, b, c, d = rng.uniform(1, 5, (4, 2000))
+    u, v = a - b, c - d  # (I.8.14, a distance between two points)
+    y = np.hypot(u, v)
+    y = y + 0.01 * np.sqrt(np.mean(y**2)) * rng.standard_normal(len(y))
+    s = sympy.symbols("u v")
+    found = expression_search(np.column_stack([u, v]), y, s, time_budget=4, max_terms=2,
+                              rng=np.random.default_rng(0))
+    grid = np.array([[0.5, 3.0], [-2.0, 1.0], [3.5, -0.2], [0.1, 0.1]])
+    truth = np.hypot(grid[:, 0], grid[:, 1])
+
+    def is_law(expr):
+        with np.errstate(all="ignore"):
+            got = np.asarray(sympy.lambdify(s, expr)(*grid.T), float)
+        return bool(np.all(np.isfinite(got)) and np.max(np.abs(got - truth)) < 0.02)
+
+    assert any(is_law(f) for _, f in found[:10])

@@ -86,10 +86,17 @@ def _additive(space, ev, subset, y, transform):
     w = _row_weights(name, y)
     w = np.ones(len(y)) if w is None else w
     coef, *_ = np.linalg.lstsq(A * w[:, None], t * w, rcond=None)
-    terms = [sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)]
-    body = sympy.Float(float(coef[0])) + sympy.Add(*terms)
     with np.errstate(all="ignore"):
         pred = inv(A @ coef)
+    if name in ("y^2", "1/y^2") and not np.all(np.isfinite(pred)):
+        # a sum of squares that reaches zero (a distance between nearby points): the fitted
+        # intercept, slightly negative within the noise, puts the square root's argument below
+        # zero on a few rows; the law has no intercept, so the fit through the origin is tried
+        coef = np.concatenate([[0.0], np.linalg.lstsq(A[:, 1:] * w[:, None], t * w, rcond=None)[0]])
+        with np.errstate(all="ignore"):
+            pred = inv(A @ coef)
+    terms = [sympy.Float(float(c)) * space.expr(i) for c, i in zip(coef[1:], subset)]
+    body = sympy.Float(float(coef[0])) + sympy.Add(*terms)
     sign = float(np.sign(y[0]))
     expr = {"y": body, "1/y": 1 / body, "y^2": sign * sympy.sqrt(body), "1/y^2": sign / sympy.sqrt(body)}[name]
     return _rel_err(sign * pred if name in ("y^2", "1/y^2") else pred, y), expr
