@@ -131,3 +131,27 @@ def test_a_distance_that_reaches_zero_is_found_through_the_origin():
         return bool(np.all(np.isfinite(got)) and np.max(np.abs(got - truth)) < 0.02)
 
     assert any(is_law(f) for _, f in found[:10])
+
+
+def test_a_law_that_varies_little_about_its_mean_is_worth_finishing_at_its_noise():
+    # a Lorentz factor between 1 and 1.35 with noise of 1 % of its size: the law's error is
+    # 0.1 standard deviations of y, far above a fixed cut of 0.05, and within the noise
+    import time
+
+    import pandas as pd
+
+    from kansci.discovery._problem import make_problem
+    from kansci.discovery._stages import Context
+    from kansci.discovery._strategies import MIMIC, worth_finishing
+
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0.1, 0.67, 2000)
+    clean = 1 / np.sqrt(1 - z**2)
+    for level, expected in ((0.01, True), (0.0, False)):
+        y = clean + level * np.sqrt(np.mean(clean**2)) * rng.standard_normal(len(z))
+        ctx = Context(problem=make_problem(pd.DataFrame({"z": z, "y": y}), "y"),
+                      deadline=time.perf_counter() + 10, seed=0)
+        law_rel = float(np.std(y - clean) / np.std(y))
+        assert (law_rel > MIMIC) == (level > 0)
+        assert worth_finishing(ctx, max(law_rel, 0.08)) is expected
+        assert worth_finishing(ctx, 0.5) is False  # a mimic far outside the noise is not

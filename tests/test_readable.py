@@ -66,6 +66,19 @@ def test_a_perfect_square_under_a_root_uses_the_sign_of_the_data():
     assert tidy(sympy.sqrt(A**2 + 4 * A * B + 4 * B**2), [A, B], Xmix) == sympy.Abs(A + 2 * B)
 
 
+def test_a_root_of_a_reciprocal_is_written_as_a_power():
+    # the terms stage returns the Lorentz factor as sqrt(1/(1 - u**2)): where 1 - u**2 > 0 on the
+    # data it is 1/sqrt(1 - u**2); where the base changes sign the rewrite is refused
+    X = np.random.default_rng(4).uniform(0.1, 0.7, (40, 1))
+    assert tidy(sympy.sqrt(1 / (1 - A**2)), [A], X) == 1 / sympy.sqrt(1 - A**2)
+    Xwide = np.random.default_rng(4).uniform(0.5, 1.5, (40, 1))  # 1 - a**2 of both signs
+    wide = tidy(sympy.sqrt(1 / (1 - A**2)), [A], Xwide)
+    with np.errstate(all="ignore"):
+        before = np.asarray(sympy.lambdify(A, sympy.sqrt(1 / (1 - A**2)), "numpy")(Xwide[:, 0] + 0j))
+        after = np.asarray(sympy.lambdify(A, wide, "numpy")(Xwide[:, 0] + 0j))
+    np.testing.assert_allclose(after, before)
+
+
 def test_exponentials_of_logs_of_integers_are_integer_powers():
     X = np.random.default_rng(3).integers(0, 10, (50, 4)).astype(float)
     raw = 2**A * sympy.exp(sympy.Float(np.log(3)) * B + sympy.Float(np.log(5)) * C + sympy.Float(np.log(7)) * D)

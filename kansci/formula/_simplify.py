@@ -48,6 +48,9 @@ def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
         ("logcombine", sympy.logcombine),
         ("expand_log", sympy.expand_log),
         ("radsimp", sympy.radsimp),
+        # a root of a reciprocal or product as powers (sqrt(1/(1 - z**2)) is (1 - z**2)**(-1/2)
+        # where the base is positive): kept only where the values agree on the data's rows
+        ("powdenest", lambda e: sympy.powdenest(e, force=True)),
         *READABLE_REWRITES,
     ]
     if size <= SIMPLIFY_MAX_COMPLEXITY and not has_floats:  # floats can make it hang
@@ -84,10 +87,12 @@ def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12 * scale))
 
 
-def _size(expr: sympy.Basic) -> tuple[int, int, int]:
-    """Fitted floats, node count, operation count: a rewrite that gives the same values with
-    fewer floats (``3**b`` for ``exp(1.0986*b)``) is exact; ties go to fewer operations."""
-    return len(expr.atoms(sympy.Float)), complexity(expr), int(sympy.count_ops(expr))
+def _size(expr: sympy.Basic) -> tuple[int, int, int, int]:
+    """Fitted floats, node count, operation count, nested powers: a rewrite that gives the same
+    values with fewer floats (``3**b`` for ``exp(1.0986*b)``) is exact; ties go to fewer
+    operations, then to fewer powers of powers (``1/sqrt(1 - z**2)``, not ``sqrt(1/(1 - z**2))``)."""
+    nested = sum(1 for e in sympy.preorder_traversal(expr) if e.is_Pow and e.base.is_Pow)
+    return len(expr.atoms(sympy.Float)), complexity(expr), int(sympy.count_ops(expr)), nested
 
 
 def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Basic:
