@@ -132,7 +132,7 @@ def test_rounding_level_floats_become_exact_and_units_artefacts_vanish():
     expr = F("1.00000000000002e-40") * M * sympy.sqrt(1 / (F("1.00000000000004e-80") - F("1.11265005605366e-97") * V**2))
     ctx = Context(problem=p, deadline=time.perf_counter() + 60, seed=0)
     out = snap_rounding(ctx, [score(expr, p, "test")])
-    assert any(str(c.expr) == "m*sqrt(1/(1 - 1.11265005605362e-17*v**2))" for c in out)
+    assert any(str(c.expr) == "m/sqrt(1 - 1.11265005605362e-17*v**2)" for c in out), [str(c.expr) for c in out]
     kepler = F("769089.720197") * M ** F("1.49999999999997") * (V / M + F("0.999999999999848")) ** F("0.499999999999973")
     snapped = snap_rounding(ctx, [score(kepler, p, "test")])[-1].expr
     assert len(snapped.atoms(sympy.Float)) == 1  # exponents 3/2, 1/2 and the 1 are exact (and tidied)

@@ -20,19 +20,24 @@ SMALL_DATA = 50
 #: A searched formula is refined and recognised when its error relative to ``std(y)`` is below
 #: this, or below three times the noise the data show (see :func:`worth_finishing`).
 MIMIC = 0.05
+#: ... the noise estimate is used from this many training rows (a table of a few dozen rows
+#: is interpolated by many formulas within its scatter: there the cut stays at MIMIC).
+NEIGHBOUR_ROWS = 200
 
 
 def worth_finishing(ctx, rel: float) -> bool:
     """Whether a formula of relative error ``rel`` (RMSE over ``std(y)``) is worth refining and
     recognising: below :data:`MIMIC`, or within three times the noise level of the target
     estimated from nearest neighbours (the Gamma test, :func:`._noise.neighbour_noise`; computed
-    once per problem).
+    once per problem, on :data:`NEIGHBOUR_ROWS` training rows or more).
 
     Noise proportional to the target's size is large against ``std(y)`` where the target
     varies little about its mean (a Lorentz factor between 1 and 1.35 at 1 % noise: relative
     error 0.1); a fixed threshold would drop every formula there, the law among them."""
     if rel <= MIMIC:
         return True
+    if len(ctx.raw.train) < NEIGHBOUR_ROWS:  # neighbours too far apart to tell noise from the law
+        return False
     if "noise_rel" not in ctx.shared:
         from ._noise import neighbour_noise
 
