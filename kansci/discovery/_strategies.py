@@ -48,6 +48,20 @@ def worth_finishing(ctx, rel: float) -> bool:
     return bool(rel <= 3.0 * ctx.shared["noise_rel"])
 
 
+def with_few_within_noise(ctx, found: list, key=None, extra: int = 3) -> list:
+    """The formulas of ``found`` (``(relative error, expr)``) under :data:`MIMIC`, in order, and
+    the ``extra`` best of the rest (by ``key``, default: their order) that are
+    :func:`worth_finishing`: few, since the noise estimate of a sharp law (a pole) is rough and
+    would let a long list of mimics take the time of the stages after, and not one, since
+    before recognition the law and its mimics tie (``sqrt(1/(1 - 0.998*z**2))`` came third by
+    BIC at 1 % noise, each with two constants)."""
+    close = [f for f in found if f[0] <= MIMIC]
+    rest = [f for f in found if f[0] > MIMIC]
+    if key is not None:
+        rest = sorted(rest, key=key)
+    return close + [f for f in rest if worth_finishing(ctx, f[0])][:extra]
+
+
 def baseline_strategy(ctx) -> None:
     """The constant and the linear least-squares fit: there is always an answer to compare."""
     import sympy
@@ -85,7 +99,8 @@ def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
     # interpolate noise (a 22-row table with error bars)
     found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
                             ratios=n >= 30)
-    for rel, expr in [f for f in found if worth_finishing(ctx, f[0])][:max_candidates]:
+    # best first by BIC: the close fits, and a few beyond the fixed cut within the noise
+    for rel, expr in with_few_within_noise(ctx, found, key=None)[:max_candidates]:
         if ctx.remaining() <= 0:
             break
         ctx.add(expr, "terms")
@@ -121,7 +136,7 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
     (``A*sin(k*x)*cos(w*t)``), damped oscillations, sums with a term of a combination, laws
     with too few rows for a surrogate.  The feature bound shrinks with the number of inputs.
     """
-    from ._exprsearch import expression_search, shortlist
+    from ._exprsearch import expression_search, information, shortlist
 
     p = ctx.problem
     X, y = p.subset(p.train)
@@ -133,8 +148,10 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
                               max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000, max_terms=max_terms,
                               rng=np.random.default_rng(ctx.seed))
     # the closest fits, the simplest close ones, and the best by information (fewest free constants)
-    for rel, expr in shortlist(found, max_candidates, 2, 2, len(y)):
-        if not worth_finishing(ctx, rel) or ctx.remaining() <= 0:  # a mimic: not worth refining
+    chosen = with_few_within_noise(ctx, shortlist(found, max_candidates, 2, 2, len(y)),
+                                   key=lambda t: information(t[0], t[1], len(y)))
+    for rel, expr in chosen:
+        if ctx.remaining() <= 0:
             continue
         ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 

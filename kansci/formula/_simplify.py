@@ -50,7 +50,7 @@ def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
         ("radsimp", sympy.radsimp),
         # a root of a reciprocal or product as powers (sqrt(1/(1 - z**2)) is (1 - z**2)**(-1/2)
         # where the base is positive): kept only where the values agree on the data's rows
-        ("powdenest", lambda e: sympy.powdenest(e, force=True)),
+        ("power_of_power", _power_of_power),
         *READABLE_REWRITES,
     ]
     if size <= SIMPLIFY_MAX_COMPLEXITY and not has_floats:  # floats can make it hang
@@ -59,6 +59,13 @@ def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
             ("simplify", lambda e: sympy.simplify(e, ratio=1.0, rational=None))
         )
     return cheap
+
+
+def _power_of_power(expr: sympy.Basic) -> sympy.Basic:
+    """``(b**p)**q`` as ``b**(p*q)`` (true where ``b > 0``; tidy keeps it only where the values
+    agree on the data's rows)."""
+    return expr.replace(lambda e: e.is_Pow and e.base.is_Pow,
+                        lambda e: e.base.base ** (e.base.exp * e.exp))
 
 
 def _apart(expr: sympy.Basic) -> sympy.Basic:
