@@ -211,8 +211,8 @@ def discover(
                              stage=ctx.diagnostics.get("stage", "fit"))
     train = problem.train
     noise = estimate_noise(problem, ctx.candidates, ctx.shared.get("surrogate"),
-                           neighbours=neighbour_noise(problem.X[train], problem.y[train],
-                                                      rng=np.random.default_rng(seed)),
+                           neighbours=ctx.neighbour_noise() if searched is problem else
+                           neighbour_noise(problem.X[train], problem.y[train], rng=np.random.default_rng(seed)),
                            surrogate_rows=len(searched.val) if searched is not problem else None)
     make_readable(ctx.candidates, problem)  # the forms shown and compared: simplest equivalent ones
     small = len(problem.val) == len(problem.train) and np.array_equal(problem.val, problem.train)

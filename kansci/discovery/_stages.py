@@ -72,6 +72,16 @@ class Context:
             known.append(float(sur.rel_error) * (float(np.std(self.raw.y[self.raw.val])) or 1.0))
         return min(known) if known else None
 
+    def neighbour_noise(self) -> float:
+        """The Gamma-test noise estimate of the target on the training rows (data units;
+        :func:`._noise.neighbour_noise`), computed once and shared by the stages."""
+        if "neighbour_noise" not in self.shared:
+            from ._noise import neighbour_noise
+
+            X, y = self.raw.subset(self.raw.train)
+            self.shared["neighbour_noise"] = neighbour_noise(X, y, rng=np.random.default_rng(self.seed))
+        return float(self.shared["neighbour_noise"])
+
     def sub(self, deadline: float) -> Context:
         """The same search with an earlier deadline (one stage's share of the time)."""
         return Context(self.problem, deadline, self.seed, self.candidates, self.shared, self.diagnostics,

@@ -38,14 +38,9 @@ def worth_finishing(ctx, rel: float) -> bool:
         return True
     if len(ctx.raw.train) < NEIGHBOUR_ROWS:  # neighbours too far apart to tell noise from the law
         return False
-    if "noise_rel" not in ctx.shared:
-        from ._noise import neighbour_noise
-
-        X, y = ctx.raw.subset(ctx.raw.train)
-        spread = float(np.std(y))
-        sigma = neighbour_noise(X, y, rng=np.random.default_rng(ctx.seed)) if spread > 0 else np.nan
-        ctx.shared["noise_rel"] = sigma / spread if spread > 0 and np.isfinite(sigma) else 0.0
-    return bool(rel <= 3.0 * ctx.shared["noise_rel"])
+    spread = float(np.std(ctx.raw.y[ctx.raw.train]))
+    sigma = ctx.neighbour_noise() if spread > 0 else np.nan
+    return bool(np.isfinite(sigma) and rel <= 3.0 * sigma / spread)
 
 
 def with_few_within_noise(ctx, found: list, key=None, extra: int = 3) -> list:
@@ -100,7 +95,7 @@ def terms_strategy(ctx, *, max_candidates: int = 4) -> None:
     found = term_candidates(X, y, p.symbols, time_budget=budget, seed=ctx.seed, max_terms=max_terms,
                             ratios=n >= 30)
     # best first by BIC: the close fits, and a few beyond the fixed cut within the noise
-    for rel, expr in with_few_within_noise(ctx, found, key=None)[:max_candidates]:
+    for rel, expr in with_few_within_noise(ctx, found)[:max_candidates]:
         if ctx.remaining() <= 0:
             break
         ctx.add(expr, "terms")
@@ -152,7 +147,7 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
                                    key=lambda t: information(t[0], t[1], len(y)))
     for rel, expr in chosen:
         if ctx.remaining() <= 0:
-            continue
+            break
         ctx.add(expr, "search", provenance={"stage": "search", "relative_error": float(rel)})
 
 
