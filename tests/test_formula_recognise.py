@@ -207,6 +207,27 @@ def test_a_nice_constant_inside_the_interval_is_recognised_and_recorded():
     assert value == pi and rec.intervals[index].contains(np.pi)
 
 
+def test_a_constant_is_judged_in_the_structure_left_once_identities_are_fixed():
+    """A term the data do not need (c3 = 0) is nearly collinear with the derivative of the pole
+    constant, so with it free the pole constant's interval is wide and 1/3 looks like a chance
+    match; once c3 = 0 is fixed the interval is the constant's own in x/(1 - c*x): 1/3 is
+    named, and the interval reported is that one (it holds 1/3)."""
+    from kansci.formula import recognise_with_record
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.2, 2.0, (1000, 1))
+    truth = X[:, 0] / (1 - X[:, 0] / 3)
+    noise = 0.01 * np.sqrt(np.mean(truth**2))
+    Y = truth + noise * rng.standard_normal(len(truth))
+    F = sympy.Float
+    expr = F(1.01) * x / (1 - F(0.33) * x) + F(0.001) * x**2 / (1 - F(0.331) * x) ** 2
+    rec = recognise_with_record(expr, [x], X, Y, noise=noise)
+    assert sympy.simplify(rec.expr - x / (1 - x / 3)) == 0
+    named = [i for i, v in rec.assigned.items() if v is not None and abs(float(v)) == pytest.approx(1 / 3)]
+    assert named and all(rec.intervals[i].contains(-1 / 3) for i in named)
+    assert all(rec.intervals[i].upper - rec.intervals[i].lower < 0.01 for i in named)
+
+
 def test_a_wide_interval_names_no_constant():
     """Few noisy rows: pi, 3 and 22/7 all fit the interval, so none of them is a measurement."""
     rng = np.random.default_rng(13)

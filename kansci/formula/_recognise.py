@@ -26,6 +26,10 @@ Honesty gates (a fitted constant is an estimate, not a number to be prettified):
 * every constant keeps its identity through the search, and a constant may only be replaced
   by an exact value inside its own 95 % confidence interval in the reference fit (all
   constants free; :mod:`._uncertainty`, with the residual variance floored at ``atol``);
+  once only identities (0, +-1: a term or a factor the data do not need) are fixed, the
+  formula is a smaller structure and a constant's interval in it counts too (a constant
+  nearly collinear with a dropped term has a wide interval in the reference and a narrow one
+  without the term); the interval used is the one reported;
 * the result is the point of least description length along the greedy path (the code of
   :mod:`._codelength`, at the noise level given or the reference fit's residual variance),
   so a replacement is kept only where the total description length drops;
@@ -195,6 +199,8 @@ def recognise_with_record(
         s2 = min(s2, float(noise) ** 2 * per_row)
         if sse / dof > MISFIT**2 * max(float(noise) ** 2 * per_row, floor):
             max_recognised = 0  # the formula does not describe the data: only identities
+            logger.debug("recognise: residual %.3g above %.1f x the noise %.3g: identities only",
+                         np.sqrt(sse / dof / per_row), MISFIT, noise)
     s2 = max(s2, floor)
     intervals = (estimates(ref.model, data, ref.params, cov, s2, level=level, method=interval_method)
                  if ref.model.k else [])

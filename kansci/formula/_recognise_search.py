@@ -50,6 +50,12 @@ class State:
     conditional: dict = None  # Dummy -> ConstantEstimate, for constants degenerate in the reference
 
 
+def _identities_only(state: State) -> bool:
+    """Whether only identities (0, +-1: a term or factor the data do not need) are fixed so far:
+    the constants left are those of a smaller structure, and their intervals are theirs in it."""
+    return bool(state.assigned) and all(v in _IDENTITIES for v in state.assigned.values())
+
+
 @dataclass(frozen=True)
 class _Proposal:
     key: float
@@ -90,8 +96,18 @@ class Search:
         m, fit = state.fit.model, state.fit
         conditional = {}
         var = degenerate = None
+        # once only identities are fixed (a factor or term the data do not need: a smaller
+        # structure), a constant's interval is its interval in that structure
+        identities_only = _identities_only(state)
         for i, value in subs.items():
             lo, hi = self.bounds.get(m.dummies[i], (-np.inf, np.inf))
+            if identities_only and np.isfinite(lo) and np.isfinite(hi) and value not in _IDENTITIES:
+                if var is None:
+                    var, degenerate = analyse(m.jacobian(self.data, fit.params))
+                se = float(np.sqrt(max(var[i], 0.0) * self.s2))
+                if not degenerate[i] and abs(float(value) - fit.params[i]) <= self.t * se:
+                    lo, hi = fit.params[i] - self.t * se, fit.params[i] + self.t * se
+                    conditional[m.dummies[i]] = ConstantEstimate(-1, float(fit.params[i]), se, lo, hi)
             if not (np.isfinite(lo) and np.isfinite(hi)):
                 # degenerate in the reference: once the others are fixed, its own interval
                 if var is None:
@@ -137,8 +153,9 @@ class Search:
     def budget(self, fit: Fit) -> float:
         return max(self.weight * (self.threshold**2 - fit.rmse**2), 0.0)
 
-    def proposals(self, fit: Fit) -> tuple[list[_Proposal], np.ndarray]:
-        """What to try for each identifiable float, best first; and the degeneracy flags."""
+    def proposals(self, fit: Fit, identities_only: bool = False) -> tuple[list[_Proposal], np.ndarray]:
+        """What to try for each identifiable float, best first; and the degeneracy flags
+        (``identities_only``: only identities are fixed, see :func:`_identities_only`)."""
         var, degenerate = analyse(fit.model.jacobian(self.data, fit.params))
         budget = self.budget(fit)
         slots = slots_of(fit.model.template, fit.model.dummies)
@@ -164,7 +181,7 @@ class Search:
                 for j, (sc, pr) in enumerate(zip(score, pred))
                 if pr <= budget
                 and self._significant(cands[j], p, half_width, slots[i].role, fit.model.dummies[i],
-                                      self.current_half_width(fit, i, var))
+                                      self.current_half_width(fit, i, var), identities_only)
             )
             if good:
                 tries = [cands[j] for _, j in good[:_TRIES_PER_FLOAT]]
@@ -178,7 +195,7 @@ class Search:
                     if pr <= wide
                     and self._significant(
                         cands[j], p, float(np.sqrt(wide * var[i])), slots[i].role,
-                        fit.model.dummies[i], self.current_half_width(fit, i, var),
+                        fit.model.dummies[i], self.current_half_width(fit, i, var), identities_only,
                     )
                 ]
                 if ok:
@@ -189,7 +206,7 @@ class Search:
 
     def _significant(
         self, c: Candidate, value: float, half_width: float, role: str, dummy=None,
-        current: float = np.inf,
+        current: float = np.inf, identities_only: bool = False,
     ) -> bool:
         """A match counts only if a chance match is unlikely (the look-elsewhere effect).
 
@@ -203,6 +220,8 @@ class Search:
             return True
         lo, hi = self.bounds.get(dummy, (-np.inf, np.inf))
         own = 0.5 * (hi - lo) if np.isfinite(hi - lo) else current  # degenerate in the reference
+        if identities_only:  # its interval in the structure with the identities fixed
+            own = min(own, current)
         if c.cost <= _SIMPLE_COST:  # competitors: constants up to one unit costlier
             width, bound, cost = own, _CHANCE_SIMPLE, c.cost + _RIVAL_COST
         else:
@@ -393,7 +412,7 @@ class Search:
                 new = self.snap_step(state) if snap and state.fit.model.k > 1 else None
                 snap = False
                 if new is None and state.fit.model.k:
-                    props, degenerate = self.proposals(state.fit)
+                    props, degenerate = self.proposals(state.fit, _identities_only(state))
                     new = self.identifiable_step(state, props, degenerate)
                     if new is None and degenerate.any():
                         new = self.degenerate_step(state, degenerate)
