@@ -101,22 +101,22 @@ class Search:
         identities_only = _identities_only(state)
         for i, value in subs.items():
             lo, hi = self.bounds.get(m.dummies[i], (-np.inf, np.inf))
-            if identities_only and np.isfinite(lo) and np.isfinite(hi) and value not in _IDENTITIES:
-                if var is None:
-                    var, degenerate = analyse(m.jacobian(self.data, fit.params))
-                se = float(np.sqrt(max(var[i], 0.0) * self.s2))
-                if not degenerate[i] and abs(float(value) - fit.params[i]) <= self.t * se:
-                    lo, hi = fit.params[i] - self.t * se, fit.params[i] + self.t * se
-                    conditional[m.dummies[i]] = ConstantEstimate(-1, float(fit.params[i]), se, lo, hi)
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                # degenerate in the reference: once the others are fixed, its own interval
+            finite = np.isfinite(lo) and np.isfinite(hi)
+            if not finite or (identities_only and value not in _IDENTITIES):
+                # its interval with the others as they are now: for a constant degenerate in
+                # the reference, or in the structure left once identities are fixed
                 if var is None:
                     var, degenerate = analyse(m.jacobian(self.data, fit.params))
                 if degenerate[i]:  # still a direction the data cannot see: any value will do
-                    continue
-                se = float(np.sqrt(max(var[i], 0.0) * self.s2))
-                lo, hi = fit.params[i] - self.t * se, fit.params[i] + self.t * se
-                conditional[m.dummies[i]] = ConstantEstimate(-1, float(fit.params[i]), se, lo, hi)
+                    if not finite:
+                        continue
+                else:
+                    se = float(np.sqrt(max(var[i], 0.0) * self.s2))
+                    now = ConstantEstimate(-1, float(fit.params[i]), se, fit.params[i] - self.t * se,
+                                           fit.params[i] + self.t * se)
+                    if not finite or now.lower <= float(value) <= now.upper:
+                        lo, hi = now.lower, now.upper
+                        conditional[m.dummies[i]] = now
             if not lo <= float(value) <= hi:
                 return None
         template = m.template.xreplace({m.dummies[i]: v for i, v in subs.items()})
