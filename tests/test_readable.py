@@ -66,6 +66,16 @@ def test_a_perfect_square_under_a_root_uses_the_sign_of_the_data():
     assert tidy(sympy.sqrt(A**2 + 4 * A * B + 4 * B**2), [A, B], Xmix) == sympy.Abs(A + 2 * B)
 
 
+def test_a_common_divisor_is_taken_out_of_a_difference():
+    # (a/c - b/c)**2 and (a - b)**2/c**2 have the same size; the form that names c once is shown
+    X = np.random.default_rng(3).uniform(0.5, 2, (40, 3))
+    gauss = sympy.exp(-((A / C - B / C) ** 2) / 2) / C
+    assert tidy(gauss, [A, B, C], X) == sympy.exp(-((A - B) ** 2) / (2 * C**2)) / C
+    # a back-substituted ratio under a root: c**3/(b*sqrt(c**2/b**2 - 1)) is c**3/sqrt(c**2 - b**2)
+    X[:, 2] += 2.0
+    assert tidy(C**3 / (B * sympy.sqrt(C**2 / B**2 - 1)), [A, B, C], X) == C**3 / sympy.sqrt(C**2 - B**2)
+
+
 def test_a_root_of_a_reciprocal_is_written_as_a_power():
     # the terms stage returns the Lorentz factor as sqrt(1/(1 - u**2)): where 1 - u**2 > 0 on the
     # data it is 1/sqrt(1 - u**2); where the base changes sign the rewrite is refused

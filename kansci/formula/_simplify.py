@@ -94,12 +94,15 @@ def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12 * scale))
 
 
-def _size(expr: sympy.Basic) -> tuple[int, int, int, int]:
-    """Fitted floats, node count, operation count, nested powers: a rewrite that gives the same
-    values with fewer floats (``3**b`` for ``exp(1.0986*b)``) is exact; ties go to fewer
-    operations, then to fewer powers of powers (``1/sqrt(1 - z**2)``, not ``sqrt(1/(1 - z**2))``)."""
+def _size(expr: sympy.Basic) -> tuple[int, int, int, int, int]:
+    """Fitted floats, node count, operation count, nested powers, occurrences of the inputs: a
+    rewrite that gives the same values with fewer floats (``3**b`` for ``exp(1.0986*b)``) is
+    exact; ties go to fewer operations, then to fewer powers of powers (``1/sqrt(1 - z**2)``,
+    not ``sqrt(1/(1 - z**2))``), then to the form that names each input fewer times
+    (``(theta - theta1)**2/sigma**2``, not ``(theta/sigma - theta1/sigma)**2``)."""
     nested = sum(1 for e in sympy.preorder_traversal(expr) if e.is_Pow and e.base.is_Pow)
-    return len(expr.atoms(sympy.Float)), complexity(expr), int(sympy.count_ops(expr)), nested
+    named = sum(1 for e in sympy.preorder_traversal(expr) if e.is_Symbol)
+    return len(expr.atoms(sympy.Float)), complexity(expr), int(sympy.count_ops(expr)), nested, named
 
 
 def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Basic:
