@@ -273,3 +273,25 @@ def test_noisy_mimics_of_the_issue_keep_their_floats(seed):
         for i, v in named.items():  # whatever is named lies in its own interval ...
             assert rec.intervals[i].contains(float(v))
         assert len(named) <= 1  # ... and the mimic is not dressed in exact constants
+
+
+def test_two_constants_the_data_cannot_tell_apart_are_tied_and_merged():
+    """(a - b/(x + 1))**2 with a = b: tied, the square of the one constant is 4*pi/3 (a itself,
+    2.0467, is no nice constant); the record names it with its own interval."""
+    from kansci.formula import recognise_with_record
+
+    xp = sympy.Symbol("x", positive=True)
+    X, Y = _data(4 * pi / 3 * xp**2 / (xp + 1) ** 2, [xp], (2, 5))
+    raw = (sympy.Float(2.05) - sympy.Float(2.04) / (xp + 1)) ** 2
+    rec = recognise_with_record(raw, [xp], X, Y)
+    assert sympy.simplify(rec.expr - 4 * pi / 3 * xp**2 / (xp + 1) ** 2) == 0
+    named = [i for i, v in rec.assigned.items() if v == 4 * pi / 3]
+    assert named and rec.intervals[named[0]].contains(4 * np.pi / 3)
+
+
+def test_constants_that_differ_are_not_tied():
+    xp = sympy.Symbol("x", positive=True)
+    law = (sympy.Float(2.3417) - sympy.Float(1.7139) / (xp + 1)) ** 2
+    X, Y = _data(law, [xp], (2, 5))
+    out = recognise_constants((sympy.Float(2.3) - sympy.Float(1.7) / (xp + 1)) ** 2, [xp], X, Y)
+    np.testing.assert_allclose(numpy_function(out, [xp])(*X.T), Y, rtol=1e-6)

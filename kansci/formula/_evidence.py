@@ -9,7 +9,7 @@ import numpy as np
 import scipy.stats
 import sympy
 
-__all__ = ["Slot", "analyse", "auto_rtol", "slots"]
+__all__ = ["Slot", "analyse", "auto_rtol", "covariance", "slots"]
 
 
 def auto_rtol(n: int, k: int) -> float:
@@ -66,6 +66,14 @@ def analyse(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     after the others re-adjust. A parameter is degenerate when it has weight in a null
     direction of ``J^T J`` (the data cannot see that combination; its ridge variance is huge).
     """
+    cov, degenerate = covariance(J)
+    return np.diag(cov).copy(), degenerate
+
+
+def covariance(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(J^T J)^-1`` (k, k) in units of the residual sum of squares (column-scaled, with a tiny
+    ridge, as in :func:`analyse`), and the degeneracy flags: the variance of a combination
+    ``a @ p`` is ``a @ cov @ a``."""
     norms = np.sqrt(np.sum(J**2, axis=0))
     norms[norms == 0] = 1.0
     A = (J / norms).T @ (J / norms)
@@ -74,4 +82,4 @@ def analyse(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     null = evals < 1e-9 * top
     degenerate = np.sum(evecs[:, null] ** 2, axis=1) > 1e-2
     inv = evecs @ np.diag(1.0 / (np.maximum(evals, 0.0) + 1e-10 * top)) @ evecs.T
-    return np.diag(inv) / norms**2, degenerate
+    return inv / np.outer(norms, norms), degenerate

@@ -41,6 +41,7 @@ Honesty gates (a fitted constant is an estimate, not a number to be prettified):
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,10 +221,17 @@ def recognise_with_record(
     if result.fit is ref:
         return Recognition(start, start, intervals, {}, *reference)
     index = {d: i for i, d in enumerate(ref.model.dummies)}
+
+    def position(d) -> int:  # a constant of a tie (two of the reference's as one) comes after them
+        if d not in index:
+            index[d] = len(intervals)
+            intervals.append(ConstantEstimate(index[d], math.nan, math.nan, math.nan, math.nan))
+        return index[d]
+
     for d, e in (result.conditional or {}).items():
-        i = index[d]
+        i = position(d)
         intervals[i] = ConstantEstimate(i, e.value, e.std_error, e.lower, e.upper)
-    assigned: dict[int, sympy.Expr | None] = {index[d]: v for d, v in result.assigned.items()}
+    assigned: dict[int, sympy.Expr | None] = {position(d): v for d, v in result.assigned.items()}
     for d, i in index.items():  # constants that left with a removed term or factor
         if i not in assigned and d not in result.fit.model.dummies:
             assigned[i] = None
