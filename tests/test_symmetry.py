@@ -60,3 +60,39 @@ def test_a_product_and_a_translation_are_found():
     assert found and isinstance(found[0], Translation)
     A, B = sympy.symbols("a b")
     assert found[0].group_exprs([A, B, C])[0] in (A - B, B - A)
+
+
+def _occupation(n=2000, seed=6):
+    # a Fermi-Dirac occupation 1/(exp(E/(k*T)) + 1) with E = p*q: four inputs, one group
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(1, 4, size=(n, 4))
+    p, q, k, T = X.T
+    return X, 1 / (np.exp(p * q / (k * T)) + 1)
+
+
+def test_reductions_chain_down_to_one_group():
+    from kansci.discovery._symmetry import chained_reduction
+
+    X, y = _occupation()
+    found, _ = scale_reductions(X, y)
+    assert found and len(found[0].groups) == 3  # one step removes one input
+    deepest = chained_reduction(X, y, found[0])
+    P, Q, K, T = sympy.symbols("p q k T")
+    (group,) = deepest.group_exprs([P, Q, K, T])
+    assert group in (P * Q / (K * T), K * T / (P * Q))
+    assert deepest.prefactor_expr([P, Q, K, T]) == 1
+    # a law with no further symmetry stays where it is
+    rng = np.random.default_rng(7)
+    a, b, c = rng.uniform(0.5, 3, (3, 1500))
+    found, _ = scale_reductions(np.column_stack([a, b, c]), c * np.exp(-a / b) + np.sin(c))
+    if found:
+        assert len(chained_reduction(np.column_stack([a, b, c]), c * np.exp(-a / b) + np.sin(c), found[0]).groups) >= 2
+
+
+def test_discover_finds_an_occupation_law_of_one_group_of_four_inputs():
+    X, y = _occupation()
+    df = pd.DataFrame(X, columns=["p", "q", "k", "T"]).assign(n=y)
+    d = discover(df, target="n", time_limit=30, seed=0, progress=False)
+    expr = d.formula.expr
+    s = {v.name: v for v in expr.free_symbols}
+    assert sympy.simplify(expr - 1 / (sympy.exp(s["p"] * s["q"] / (s["k"] * s["T"])) + 1)) == 0

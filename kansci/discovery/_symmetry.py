@@ -38,7 +38,7 @@ import sympy
 from ._dimensional import Reduction, _functional_error, _orient_for, _search_reduced, _valid
 from ._relevance import knn_smooth
 
-__all__ = ["scale_reductions", "symmetry_strategy", "with_symmetry"]
+__all__ = ["chained_reduction", "scale_reductions", "symmetry_strategy", "with_symmetry"]
 
 log = logging.getLogger("kansci")
 
@@ -210,12 +210,58 @@ def symmetry_strategy(ctx, *, max_vars: int = 6) -> None:
         return
     best = found[0]
     ctx.diagnostics["scale_symmetry"] = best.describe(raw.columns).split(", ", 1)[1]
-    log.debug("symmetry: searching %s (score %.3g)", best.describe(raw.columns), best.score)
     reserve = min(3.0, 0.2 * ctx.remaining())
     from ._stages import default_strategies
 
+    deepest = chained_reduction(X, y, best, time_budget=min(3.0, 0.1 * ctx.remaining()))
+    if deepest is not best:  # the reductions of the reduced problem, found at once: searched first
+        log.debug("symmetry: chained to %s", deepest.describe(raw.columns))
+        ctx.diagnostics["scale_symmetry"] = deepest.describe(raw.columns).split(", ", 1)[1]
+        share = ctx.deadline - reserve - time.perf_counter()
+        _search_reduced(ctx, None, deepest, time.perf_counter() + 0.5 * share, source="symmetry",
+                        stages=with_symmetry(default_strategies()))
+        if ctx.solved() or ctx.remaining() <= reserve:
+            return
+    log.debug("symmetry: searching %s (score %.3g)", best.describe(raw.columns), best.score)
     _search_reduced(ctx, None, best, ctx.deadline - reserve, source="symmetry",
                     stages=with_symmetry(default_strategies()))
+
+
+def _compose(outer: Reduction, inner: Reduction) -> Reduction:
+    """The reduction ``outer`` of the problem reduced by ``inner``, over the original inputs:
+    its groups are products of ``inner``'s groups, its prefactor ``inner``'s times a product
+    of them (exponents add in log space)."""
+    def over_inputs(exps) -> list:
+        return [sum(e * g[j] for e, g in zip(exps, inner.groups)) for j in range(len(inner.prefactor))]
+
+    groups = [over_inputs(g) for g in outer.groups]
+    pre = [p + q for p, q in zip(inner.prefactor, over_inputs(outer.prefactor))]
+    return Reduction((), groups, pre, score=outer.score)
+
+
+def chained_reduction(X: np.ndarray, y: np.ndarray, best, *, time_budget: float = 3.0):
+    """``best`` followed by the reductions the reduced problem has in turn, as one reduction.
+
+    AI Feynman reduces recursively: ``1/(exp(h*omega/(k*T)) - 1)`` loses ``h``, then ``k``,
+    then one of ``omega`` and ``T``, and what is left is a function of one variable that the
+    snapping finds at once.  Each step is the test of :func:`scale_reductions` on the reduced
+    data; translations end the chain (they are not products of powers).  Returns ``best``
+    itself when nothing more reduces.
+    """
+    if not isinstance(best, Reduction):
+        return best
+    stop = time.perf_counter() + time_budget
+    current = best
+    while len(current.groups) > 1 and time.perf_counter() < stop:
+        with np.errstate(all="ignore"):
+            G, t = current.values(X, y)
+        if not (np.all(np.isfinite(G)) and np.all(np.isfinite(t))):
+            break
+        found, _ = scale_reductions(G, t, time_budget=max(stop - time.perf_counter(), 0.0))
+        if not found or not isinstance(found[0], Reduction):
+            break
+        current = _compose(found[0], current)
+    return current
 
 
 def with_symmetry(stages: list, before: str = "decompose") -> list:
