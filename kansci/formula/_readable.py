@@ -22,9 +22,21 @@ from __future__ import annotations
 import math
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
+
+#: What sympy's rewriters raise on trees they cannot handle; such a rewrite is skipped.
+SYMPY_ERRORS = (
+    ArithmeticError,
+    AttributeError,
+    NotImplementedError,
+    RecursionError,
+    TypeError,
+    ValueError,
+    BasePolynomialError,
+)
 
 __all__ = ["factor_squares", "complete_squares", "together_by_inputs", "exp_to_powers", "drop_dust", "real_roots",
-           "READABLE_REWRITES"]
+           "READABLE_REWRITES", "SYMPY_ERRORS"]
 
 
 def factor_squares(expr: sympy.Basic) -> sympy.Basic:

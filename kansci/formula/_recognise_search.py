@@ -10,14 +10,14 @@ import numpy as np
 import scipy.stats
 import sympy
 
-from .._evaluate import numpy_function, parameterise
+from .._evaluate import numpy_function
 from ._candidates import Candidate, expected_chance_matches, nice_candidates
 from ._codelength import fisher_diagonal, parameter_codelength, structure_codelength
 from ._data import FitData
-from ._evidence import analyse, covariance
+from ._evidence import analyse
 from ._evidence import slots as slots_of
-from ._complexity import complexity
-from ._refine import Fit, Model, fit_model, normalise
+from ._recognise_ties import tie_step
+from ._refine import Fit, Model, fit_model
 from ._uncertainty import ConstantEstimate
 
 __all__ = ["Search", "State"]
@@ -40,11 +40,6 @@ _CHANCE_SIMPLE = 0.5
 _RIVAL_COST = 0.25
 #: The degenerate step looks ahead to the end only for formulas with at most this many constants.
 _LOOKAHEAD_MAX_CONSTANTS = 8
-#: Ties of two constants are tried in formulas with at most this many, the closest pairs first.
-_TIE_MAX_CONSTANTS = 8
-_TIE_TRIES = 3
-#: What sympy's rewriters raise on trees they cannot handle (the rewrite is skipped).
-_SYMPY_ERRORS = (ArithmeticError, AttributeError, NotImplementedError, RecursionError, TypeError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -346,66 +341,6 @@ class Search:
                     return new
         return None
 
-    def tie_step(self, state: State) -> State | None:
-        """Two constants the data cannot tell apart become one.
-
-        ``-a - b/(u - 1)`` with ``b`` equal to ``a`` within its error is ``-a*u/(u - 1)``: the
-        constants ``a`` and ``+-b`` whose difference is within 4 standard errors (the closest
-        pairs first) are tied, the formula is rewritten so that products of constants merge
-        (sympy's ``together``, ``cancel``, ``factor_terms``: ``c*(a + a/(u - 1))**2`` is one
-        constant times ``u**2/(u - 1)**2``) and refitted.  As with an exact value, the tie is
-        kept only while the error stays within the threshold, and the description length
-        (one parameter fewer) decides whether the search ends there.
-        """
-        fit = state.fit
-        m = fit.model
-        if not 2 <= m.k <= _TIE_MAX_CONSTANTS:
-            return None
-        cov, degenerate = covariance(m.jacobian(self.data, fit.params))
-        p = fit.params
-        pairs = []
-        for i in range(m.k):
-            for j in range(i + 1, m.k):
-                if degenerate[i] or degenerate[j]:
-                    continue
-                for sign in (1.0, -1.0):
-                    spread = (cov[i, i] + cov[j, j] - 2 * sign * cov[i, j]) * self.unit
-                    z2 = (p[i] - sign * p[j]) ** 2 / spread if spread > 0 else np.inf
-                    if z2 <= _SNAP_Z**2:
-                        pairs.append((z2, i, j, sign))
-        for _, i, j, sign in sorted(pairs)[:_TIE_TRIES]:
-            new = self._tied(state, i, j, sign)
-            if new is not None:
-                logger.debug("recognise: tied %.10g and %.10g -> %s", p[i], p[j], new.fit.expr)
-                return new
-        return None
-
-    def _tied(self, state: State, i: int, j: int, sign: float) -> State | None:
-        m, p = state.fit.model, state.fit.params
-        value = 0.5 * (p[i] + sign * p[j])
-        tied = m.template.xreplace({m.dummies[j]: sign * m.dummies[i]})
-        keep = [k for k in range(m.k) if k != j]
-        dummies = [m.dummies[k] for k in keep]
-        values = [value if k == i else float(p[k]) for k in keep]
-        expr = tied.xreplace({d: sympy.Float(v) for d, v in zip(dummies, values)})
-
-        def floats(e: sympy.Basic) -> int:
-            return sum(1 for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Float))
-
-        best, size = None, (floats(expr), complexity(expr))
-        for rewrite in (sympy.together, sympy.cancel, sympy.factor_terms):
-            try:
-                cand = normalise(rewrite(expr))
-            except _SYMPY_ERRORS:
-                continue
-            if cand.has(sympy.zoo, sympy.nan, sympy.I) or cand.atoms(sympy.Dummy) - set(self.symbols):
-                continue
-            if (floats(cand), complexity(cand)) < size and floats(cand) < floats(expr):
-                best, size = cand, (floats(cand), complexity(cand))
-        if best is not None:  # constants merged: each float left is a parameter of its own
-            tied, dummies, values, _ = parameterise(best)
-        return self.refit(state, tied, dummies, values, {})
-
     def _rms(self, e: sympy.Basic) -> float:
         try:
             v = numpy_function(e, self.symbols)(*self.data.columns)
@@ -484,7 +419,7 @@ class Search:
                         new = self.degenerate_step(state, degenerate)
                         snap = new is not None
                 if new is None and not self.exploring and max_recognised != 0:
-                    new = self.tie_step(state)  # an equality is a claim, as an exact value is
+                    new = tie_step(self, state)  # an equality is a claim, as an exact value is
                     snap = new is not None
             if new is None:
                 new = self.drop_term_step(state)

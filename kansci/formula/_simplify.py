@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 import sympy
-from sympy.polys.polyerrors import BasePolynomialError
 
 from .._evaluate import numpy_function
 from ._complexity import complexity
 from ._data import as_matrix, prepare
-from ._readable import READABLE_REWRITES, real_roots
+from ._readable import READABLE_REWRITES, SYMPY_ERRORS, real_roots
 from ._recognise import recognise_constants
 from ._refine import refine_constants
 
@@ -26,16 +25,6 @@ logger = logging.getLogger("kansci")
 SIMPLIFY_MAX_COMPLEXITY = 60
 
 _Rewrite = Callable[[sympy.Basic], sympy.Basic]
-#: What sympy's rewriters raise on trees they cannot handle; such a rewrite is skipped.
-_SYMPY_ERRORS = (
-    ArithmeticError,
-    AttributeError,
-    NotImplementedError,
-    RecursionError,
-    TypeError,
-    ValueError,
-    BasePolynomialError,
-)
 
 
 def _rewrites(size: int, has_floats: bool) -> list[tuple[str, _Rewrite]]:
@@ -140,7 +129,7 @@ def tidy(expr: sympy.Basic, symbols: Sequence[sympy.Symbol], X: Any) -> sympy.Ba
         for name, rewrite in _rewrites(best_size[1], best.has(sympy.Float)):
             try:
                 candidate = rewrite(best)
-            except _SYMPY_ERRORS as exc:
+            except SYMPY_ERRORS as exc:
                 logger.debug("tidy: %s failed: %s", name, exc)
                 continue
             if candidate == best or candidate.has(sympy.zoo, sympy.nan, sympy.I):
