@@ -9,7 +9,6 @@ recognised.  A step of :class:`kansci.formula._recognise_search.Search`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -19,9 +18,6 @@ from ._complexity import complexity
 from ._evidence import covariance
 from ._readable import SYMPY_ERRORS
 from ._refine import normalise
-
-if TYPE_CHECKING:
-    from ._recognise_search import Search, State
 
 __all__ = ["tie_step"]
 
@@ -35,13 +31,15 @@ TRIES = 3
 Z = 4.0
 
 
-def tie_step(search: Search, state: State) -> State | None:
+def tie_step(search, state):
     """Tie two constants ``a`` and ``+-b`` of ``state``'s fit whose difference is within
     :data:`Z` standard errors (from the full covariance), merge the products of constants that
     result (sympy's ``together``, ``cancel``, ``factor_terms``) and refit.  As with an exact
     value, the tie is kept only while the error stays within the search's threshold; the
     description length (one parameter fewer) decides whether the search ends there.
-    Returns the new state, or None when no tie holds."""
+    ``search`` is the :class:`~kansci.formula._recognise_search.Search` and ``state`` its
+    ``State`` (not imported here: that module imports this one).  Returns the new state, or
+    None when no tie holds."""
     fit = state.fit
     m = fit.model
     if not 2 <= m.k <= MAX_CONSTANTS:
@@ -71,7 +69,7 @@ def _floats(e: sympy.Basic) -> int:
     return sum(1 for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Float))
 
 
-def _tied(search: Search, state: State, i: int, j: int, sign: float) -> State | None:
+def _tied(search, state, i: int, j: int, sign: float):
     m, p = state.fit.model, state.fit.params
     value = 0.5 * (p[i] + sign * p[j])
     tied = m.template.xreplace({m.dummies[j]: sign * m.dummies[i]})
