@@ -117,6 +117,17 @@ def test_kind_pole_inside_the_range_with_few_rows():
     assert _exact_among(found, x**2 / (x - 1) + 2 * v, {"x": (-5, 5), "v": (-5, 5)})
 
 
+@pytest.mark.parametrize("power", [1, -1])
+def test_kind_an_input_times_a_sum(power):
+    # y = A**power * (1 - cos(k*x)): a sum only once the input's power is divided out; its
+    # terms times A are beyond the feature bound the search uses for three inputs
+    ranges = [(1, 4), (1, 4), (1, 4)]
+    X, y = _data(ranges, lambda A, k, x: A**power * (1 - np.cos(k * x)))
+    found, (A, k, x) = _best(X, y, "A k x", time_budget=6, max_cost=5)
+    truth = A**power * (1 - sympy.cos(k * x))
+    assert _exact_among(found, truth, {"A": (1, 4), "k": (1, 4), "x": (1, 4)})
+
+
 @pytest.mark.parametrize("time_budget", [0.3])
 def test_search_respects_a_small_time_budget(time_budget):
     import time

@@ -233,6 +233,69 @@ def _additive_phase(space, ev, ys, y, tr, max_terms, deadline):
     return [_additive(space, ev, subset, y, tr) for subset in subsets]
 
 
+def _scaled_phase(space, ev, Xs, X, ys, y, j, power, symbol, max_terms, deadline):
+    """``y = x_j**power * (c0 + sum c_k f_k)``: an input's power factored out of an additive model.
+
+    A law proportional to one input times a sum (``2*U*(1 - cos(k*d))``) is a sum only after
+    the division, and its terms times the input are features too costly to enumerate.  The
+    subsets are chosen for ``y / x_j**power`` with row weights ``|x_j**power|`` (the residual in
+    ``y`` to first order); the coefficients are then fitted to ``y`` itself on every row."""
+    with np.errstate(all="ignore"):
+        s_probe, s_all = Xs[:, j] ** power, X[:, j] ** power
+        t = ys / s_probe
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(s_all))):
+        return []
+    w = np.abs(s_probe) / float(np.mean(np.abs(s_probe)))
+    out = []
+    for subset in _both_ways(space.values.T, t, w, max_terms=max_terms, costs=space.costs, groups=space.masks,
+                             deadline=deadline):
+        A = np.column_stack([s_all, *[s_all * ev(i) for i in subset]])
+        if not np.all(np.isfinite(A)):
+            continue
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        body = sympy.Float(float(coef[0])) + sympy.Add(*[sympy.Float(float(c)) * space.expr(i)
+                                                          for c, i in zip(coef[1:], subset)])
+        out.append((_rel_err(A @ coef, y), symbol**power * body))
+    return out
+
+
+def _factored_inputs(X: np.ndarray) -> list[int]:
+    """Inputs that can be factored out of a law: of one sign and bounded away from zero."""
+    if X.shape[1] < 2:
+        return []
+    a = np.abs(X)
+    one_sign = np.all(X > 0, axis=0) | np.all(X < 0, axis=0)
+    return [j for j in range(X.shape[1]) if one_sign[j] and a[:, j].min() >= 1e-3 * a[:, j].max()]
+
+
+def _screened_scales(space, Xs, ys, inputs, keep: int = 2) -> list[tuple[int, int]]:
+    """The ``keep`` most promising ``(input, power)`` of :func:`_scaled_phase`.
+
+    Each scaled target ``y/x_j**power`` (power 1 or -1) is scored by the
+    largest squared correlation of one feature with it (the first step of sure-independence
+    screening): a law that is an input times a sum of few terms leaves one of them nearly
+    explained by a single feature.  Only the best ``keep`` get a search, so that the cost does
+    not grow with the number of inputs."""
+    if not inputs:
+        return []
+    V = space.values
+    Vc = V - V.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(Vc, axis=1)
+    norms[norms == 0] = np.inf
+    scored = []
+    for power in (1, -1):
+        for j in inputs:
+            with np.errstate(all="ignore"):
+                t = ys / Xs[:, j] ** power
+            if not np.all(np.isfinite(t)) or np.ptp(t) == 0:
+                continue
+            tc = t - t.mean()
+            r = (Vc @ tc) / (norms * np.linalg.norm(tc))
+            scored.append((float(np.max(r * r)), j, power))
+    scored.sort(key=lambda c: -c[0])
+    return [(j, power) for _, j, power in scored[:keep]]
+
+
 def _both_ways(A, t, weights, *, deadline, snappable=None, **kw) -> list[tuple[int, ...]]:
     """The subsets :func:`sparse_subsets` selects unweighted and, in the remaining time, with
     the space's row weights (where noise of constant size in ``y`` is not constant in ``t``)."""
@@ -331,7 +394,10 @@ def expression_search(X: np.ndarray, y: np.ndarray, symbols, *, max_complexity: 
     found: list[tuple[float, sympy.Expr]] = []
     phases = [lambda d, tr=tr: _additive_phase(space, ev, ys, y, tr, max_terms, d) for tr in _ADDITIVE]
     phases.insert(1, lambda d: _multiplicative_phase(space, ev, ys, y, max_terms, d))
-    for i, phase in enumerate(phases):  # y, log|y|, y**2, 1/y, 1/y**2: each a fair share of what is left
+    phases += [lambda d, j=j, q=q: _scaled_phase(space, ev, Xs, X, ys, y, j, q, symbols[j], max_terms, d)
+               for j, q in _screened_scales(space, Xs, ys, _factored_inputs(X))]
+    # y, log|y|, y**2, 1/y, 1/y**2, then y/x_j**(+-1) for the best two: each a fair share of what is left
+    for i, phase in enumerate(phases):
         now = time.perf_counter()
         if now > deadline:
             break
