@@ -128,6 +128,21 @@ def test_kind_an_input_times_a_sum(power):
     assert _exact_among(found, truth, {"A": (1, 4), "k": (1, 4), "x": (1, 4)})
 
 
+@pytest.mark.parametrize("law, truth, ranges", [
+    # a dipole-like angular factor over a power of a shifted product (1 + b*cos(theta))
+    (lambda b, th: np.sin(th) ** 2 / (1 + b * np.cos(th)) ** 3, lambda b, th: sympy.sin(th) ** 2 / (1 + b * sympy.cos(th)) ** 3,
+     [(0, 0.8), (0, np.pi)]),
+])
+def test_the_whole_table_search_keeps_two_input_features_of_cost_six(law, truth, ranges):
+    from kansci.discovery._strategies import SEARCH_MAX_COST, SEARCH_MAX_FEATURES
+
+    names = "b th"
+    X, y = _data(ranges, law, n=1000)
+    found, syms = _best(X, y, names, time_budget=12, max_cost=SEARCH_MAX_COST[len(ranges)],
+                        max_features=SEARCH_MAX_FEATURES)
+    assert _exact_among(found, truth(*syms), {str(s): r for s, r in zip(syms, ranges)})
+
+
 @pytest.mark.parametrize("time_budget", [0.3])
 def test_search_respects_a_small_time_budget(time_budget):
     import time

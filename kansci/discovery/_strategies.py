@@ -124,6 +124,14 @@ def decomposition_strategy(ctx) -> None:
     solve_by_decomposition(ctx)
 
 
+#: the expression search on the whole table: feature node bound by number of inputs (4 beyond),
+#: and the most features (the two-input space to cost 6 has about 23,000, built cheapest first;
+#: a cap of 12,000 cut half of cost 6, (1 - b*cos(theta)) among it).  Three inputs to cost 6
+#: (about 51,000) cost 2-4 s more a law, which laws at the time limit lost
+SEARCH_MAX_COST = {1: 7, 2: 6, 3: 5}
+SEARCH_MAX_FEATURES = 30000
+
+
 def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seconds: float = 12.0) -> None:
     """Expression search on the table itself (see ``_exprsearch``), before the KAN stages.
 
@@ -140,7 +148,8 @@ def search_strategy(ctx, *, max_vars: int = 6, max_candidates: int = 3, max_seco
         return
     seconds = max_seconds if p.n_vars <= 3 else max_seconds / 2  # more inputs: decomposition's turn
     found = expression_search(X, y, p.symbols, time_budget=min(0.8 * ctx.remaining(), seconds),
-                              max_cost={1: 7, 2: 6, 3: 5}.get(p.n_vars, 4), max_features=12000, max_terms=max_terms,
+                              max_cost=SEARCH_MAX_COST.get(p.n_vars, 4), max_features=SEARCH_MAX_FEATURES,
+                              max_terms=max_terms,
                               rng=np.random.default_rng(ctx.seed))
     # the closest fits, the simplest close ones, and the best by information (fewest free constants)
     chosen = with_few_within_noise(ctx, shortlist(found, max_candidates, 2, 2, len(y)),
