@@ -161,3 +161,41 @@ def test_term_regression_ranks_by_bic_on_the_target_under_noise():
     assert any(abs(p.exp) == sympy.Rational(1, 2) for p in best.atoms(sympy.Pow))
     assert len(best.atoms(sympy.Float)) <= 3
     assert abs(float(best.subs({rho: 2, v: 1.5, c: 4})) - 2 / np.sqrt(1 - 1.5**2 / 16)) < 0.02
+
+
+def test_neighbour_ratio_tells_noise_from_a_smooth_misfit():
+    from kansci.discovery._noise import looks_like_noise, neighbour_ratio
+
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, size=(2000, 3))
+    noise = rng.standard_normal(2000)
+    assert neighbour_ratio(X, noise) == pytest.approx(1.0, abs=0.1)
+    assert looks_like_noise(X, noise)
+    misfit = noise + 0.6 * np.sin(4 * X[:, 0])  # a smooth remainder of about a fifth of the noise variance
+    assert neighbour_ratio(X, misfit) < 0.9
+    assert not looks_like_noise(X, misfit)
+    assert not looks_like_noise(X, noise + 0.5)  # an offset
+    assert not looks_like_noise(X[:100], noise[:100])  # too few rows to tell
+
+
+def _context(problem, exprs):
+    from kansci.discovery._stages import Context
+
+    ctx = Context(problem, deadline=math.inf, seed=0)
+    for e in exprs:
+        ctx.candidates.append(score(e, problem, "test"))
+    return ctx
+
+
+def test_the_search_stops_at_an_exact_law_that_fits_to_the_noise():
+    p = _problem(lambda a, b: a * b**2, 0.01, n=2000)
+    x_, y_ = p.symbols
+    assert _context(p, [x_ * y_**2]).solved()
+    assert _context(p, [x_ * y_**2 + sympy.Float(0.001) * x_]).fit_to_noise() is None  # not exact
+    # an exact near miss (about the noise level in RMSE, smooth in the inputs) does not stop it
+    near = x_ * y_**2 * (1 + sympy.Rational(1, 60) * sympy.sin(2 * x_))
+    assert not _context(p, [near]).solved()
+    # nor does an exact law when a fitted formula fits clearly better
+    assert not _context(p, [near, x_ * y_**2 * sympy.Float(1.0000001)]).solved()
+    clean = _problem(lambda a, b: a * b**2, 0.0, n=2000)
+    assert not _context(clean, [near]).solved()  # no noise: only a fit to rounding level stops it

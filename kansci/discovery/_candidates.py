@@ -23,7 +23,7 @@ from ..formula._recognise import MAX_RECOGNISED, recognise_with_record
 from .._timeout import CallTimeout, time_limit
 from ._problem import Problem
 
-__all__ = ["Candidate", "score", "finish", "fallback_candidates", "MAX_RECOGNISED"]
+__all__ = ["Candidate", "evaluate_rows", "score", "finish", "fallback_candidates", "MAX_RECOGNISED"]
 
 log = logging.getLogger("kansci")
 
@@ -62,7 +62,8 @@ class Candidate:
         return sympy.srepr(self.expr)
 
 
-def _predict(expr, problem: Problem, rows) -> np.ndarray:
+def evaluate_rows(expr, problem: Problem, rows) -> np.ndarray:
+    """``expr`` on the given rows of the problem (NaN/inf where it is not finite), shape (len(rows),)."""
     f = numpy_function(expr, problem.symbols)
     with np.errstate(all="ignore"):
         out = np.asarray(f(*[problem.X[rows, j] for j in range(problem.n_vars)]), dtype=float)
@@ -82,8 +83,8 @@ def _all_rows(problem: Problem) -> np.ndarray:
 def score(expr, problem: Problem, source: str, **notes) -> Candidate | None:
     """Score ``expr`` as it is (no refitting); None when it cannot be evaluated."""
     try:
-        val = _predict(expr, problem, problem.val)
-        train = _predict(expr, problem, problem.train)
+        val = evaluate_rows(expr, problem, problem.val)
+        train = evaluate_rows(expr, problem, problem.train)
     except Exception as exc:  # an expression sympy built but numpy cannot evaluate
         log.debug("cannot evaluate %s: %s", expr, exc)
         return None
@@ -126,7 +127,7 @@ def loo_rmse(cand: Candidate, problem: Problem, max_seconds: float = 2.0, *, rel
     rows = problem.train
     scale = np.abs(problem.y[rows]) if relative else np.ones(len(rows))
     if cand.n_params == 0:
-        err = (_predict(cand.expr, problem, rows) - problem.y[rows]) / scale
+        err = (evaluate_rows(cand.expr, problem, rows) - problem.y[rows]) / scale
         return float(np.sqrt(np.mean(err**2))) if np.all(np.isfinite(err)) else float("inf")
     errs = []
     start = time.perf_counter()
@@ -135,7 +136,7 @@ def loo_rmse(cand: Candidate, problem: Problem, max_seconds: float = 2.0, *, rel
         try:
             with time_limit(max_seconds):
                 refit, _ = refine_constants(cand.expr, problem.symbols, problem.X[keep], problem.y[keep])
-            pred = _predict(refit, problem, rows[i : i + 1])[0]
+            pred = evaluate_rows(refit, problem, rows[i : i + 1])[0]
         except (Exception, CallTimeout):  # a refit that fails counts as a miss
             return float("inf")
         errs.append((pred - problem.y[rows[i]]) / scale[i])

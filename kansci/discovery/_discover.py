@@ -98,7 +98,9 @@ def discover(
     time_limit : seconds to spend, a promise: stages plan their work within it, and one still
         running near the end is interrupted; the best formula found so far is returned (at
         worst the constant or linear baseline), with ``diagnostics["cut"]`` and
-        ``["skipped"]`` naming the stages that ran out of time.
+        ``["skipped"]`` naming the stages that ran out of time.  The search stops early once
+        an exact formula fits to rounding level or, on noisy data (200 rows or more), to the
+        noise (``diagnostics["fits_to_noise"]``; see ``Context.fit_to_noise``).
     seed : seeds the split, the KAN initialisations and every random choice.
     val_fraction : share of rows held out to score and choose formulas.
     progress : show a progress bar (only when stderr is a terminal).

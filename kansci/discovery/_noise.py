@@ -22,12 +22,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["NoiseEstimate", "neighbour_noise", "estimate_noise", "ROUNDING"]
+__all__ = ["NoiseEstimate", "neighbour_noise", "neighbour_ratio", "looks_like_noise", "estimate_noise", "ROUNDING",
+           "MIN_RATIO_ROWS"]
 
 log = logging.getLogger("kansci")
 
 #: Relative rounding level: noise below ``ROUNDING * std(y)`` is taken as none.
 ROUNDING = 1e-9
+
+#: Rows below which the residual test of :func:`looks_like_noise` has too little power.
+MIN_RATIO_ROWS = 200
 
 
 @dataclass
@@ -86,8 +90,7 @@ def neighbour_noise(X: np.ndarray, y: np.ndarray, *, k: int = 10, max_rows: int 
         rng = rng or np.random.default_rng(0)
         keep = rng.choice(n, size=max_rows, replace=False)
         X, y = X[keep], y[keep]
-    span = np.ptp(X, axis=0)
-    Z = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+    Z = _unit_scaled(X)
     dist, idx = cKDTree(Z).query(Z, k=k + 1)
     delta = np.mean(dist[:, 1:] ** 2, axis=0)
     gamma = 0.5 * np.mean((y[idx[:, 1:]] - y[:, None]) ** 2, axis=0)
@@ -95,6 +98,61 @@ def neighbour_noise(X: np.ndarray, y: np.ndarray, *, k: int = 10, max_rows: int 
         return float(np.sqrt(max(gamma.mean(), 0.0)))
     slope, intercept = np.polyfit(delta, gamma, 1)
     return float(np.sqrt(max(intercept, 0.0)))
+
+
+def _unit_scaled(X: np.ndarray) -> np.ndarray:
+    span = np.ptp(X, axis=0)
+    return (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+
+
+def neighbour_ratio(X: np.ndarray, r: np.ndarray, *, max_rows: int = 4000,
+                    rng: np.random.Generator | None = None) -> float:
+    """Von Neumann's ratio of residuals ``r`` taken over nearest neighbours in ``X``.
+
+    Half the mean squared difference between each row's residual and that of its nearest
+    neighbour (inputs scaled to unit range), over the mean square of the residuals.  About 1,
+    with standard deviation about ``sqrt(2/n)`` for ``n`` rows, when the residuals are noise
+    independent of the inputs; below 1 when a smooth misfit or an offset is left in them.
+    The ratio of the mean square successive difference to the variance is von Neumann's, Ann.
+    Math. Statist. 12 (1941) 367; the nearest neighbour stands in for the successor as in the
+    Gamma test (:func:`neighbour_noise`).
+
+    Parameters
+    ----------
+    X : array (n, d); r : array (n,) (residuals, in any units)
+    max_rows : rows used at most (a random subset; ``rng`` chooses it).
+
+    Returns
+    -------
+    float (NaN with fewer than 3 rows or residuals that are all zero)
+    """
+    from scipy.spatial import cKDTree
+
+    X = np.asarray(X, float)
+    r = np.asarray(r, float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if len(r) > max_rows:
+        keep = (rng or np.random.default_rng(0)).choice(len(r), size=max_rows, replace=False)
+        X, r = X[keep], r[keep]
+    mean_square = float(np.mean(r**2)) if len(r) >= 3 else 0.0
+    if not mean_square > 0 or not np.isfinite(mean_square):
+        return math.nan
+    Z = _unit_scaled(X)
+    _, idx = cKDTree(Z).query(Z, k=2)
+    return float(0.5 * np.mean((r - r[idx[:, 1]]) ** 2) / mean_square)
+
+
+def looks_like_noise(X: np.ndarray, r: np.ndarray, *, sigmas: float = 3.0,
+                     rng: np.random.Generator | None = None) -> bool:
+    """Whether residuals ``r`` show no structure in ``X``: :func:`neighbour_ratio` at least
+    ``1 - sigmas * sqrt(2/n)``.  False with fewer than :data:`MIN_RATIO_ROWS` rows (too
+    little power to tell noise from a misfit)."""
+    n = min(len(r), 4000)
+    if n < MIN_RATIO_ROWS:
+        return False
+    ratio = neighbour_ratio(X, r, max_rows=n, rng=rng)
+    return bool(np.isfinite(ratio) and ratio >= 1.0 - sigmas * math.sqrt(2.0 / n))
 
 
 def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None,

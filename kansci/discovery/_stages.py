@@ -59,9 +59,29 @@ class Context:
         return self.deadline - time.perf_counter()
 
     def solved(self) -> bool:
-        """An exact formula already fits to rounding level: nothing left to find."""
+        """Nothing left to find: an exact formula fits to rounding level or, on noisy data,
+        one fits to the noise (:meth:`fit_to_noise`)."""
         floor = 1e-9 * self.raw.y_scale
-        return any(c.exact and c.rmse <= floor for c in self.candidates)
+        if any(c.exact and c.rmse <= floor for c in self.candidates):
+            return True
+        return self.fit_to_noise() is not None
+
+    def fit_to_noise(self) -> Candidate | None:
+        """An exact formula (no fitted constant) that fits the data to their noise, or None.
+
+        All of: no formula found fits the held-out rows better by more than 5 % in RMSE; its
+        held-out RMSE is within twice the Gamma-test noise of the target (with error bars:
+        its chi-square passes at 99.9 %); and its residuals on every row show no structure in
+        the inputs (:func:`._noise.looks_like_noise`: a smooth misfit or an offset makes
+        neighbouring residuals alike).  A later stage could only add formulas that fit no
+        better, so the search stops there.  Needs at least ``MIN_RATIO_ROWS`` rows.
+        """
+        cached = self.shared.get("fit_to_noise")
+        if cached is not None and cached[0] == len(self.candidates):
+            return cached[1]
+        found = _fit_to_noise(self)
+        self.shared["fit_to_noise"] = (len(self.candidates), found)
+        return found
 
     def noise_level(self) -> float | None:
         """The noise as far as known now (data units): the best held-out RMSE of a formula or
@@ -106,6 +126,39 @@ class Context:
             new = hook(self, new)
         self.candidates.extend(new)
         return new
+
+
+def _fit_to_noise(ctx: Context) -> Candidate | None:
+    import scipy.stats
+
+    from ._candidates import evaluate_rows
+    from ._noise import MIN_RATIO_ROWS, looks_like_noise
+
+    p = ctx.raw
+    rows = np.union1d(p.train, p.val)
+    finite = [c for c in ctx.candidates if np.isfinite(c.rmse)]
+    if len(rows) < MIN_RATIO_ROWS or not finite:
+        return None
+    best = min(c.rmse for c in finite)
+    exact = sorted((c for c in finite if c.exact and c.rmse <= 1.05 * best), key=lambda c: (c.complexity, c.rmse))
+    if not exact:
+        return None
+    sigma = ctx.neighbour_noise() if p.sigma is None else None
+    if sigma is not None and not sigma > 1e-9 * p.y_scale:
+        return None
+    rng = np.random.default_rng(ctx.seed)
+    for c in exact[:3]:
+        if sigma is not None and c.rmse > 2.0 * sigma:
+            continue
+        r = evaluate_rows(c.expr, p, rows) - p.y[rows]
+        if p.sigma is not None:
+            r = r / p.sigma[rows]
+            if np.sum(r**2) > scipy.stats.chi2.ppf(0.999, len(r)):
+                continue
+        if np.all(np.isfinite(r)) and looks_like_noise(p.X[rows], r, rng=rng):
+            log.debug("%s fits to the noise: the search stops", c.expr)
+            return c
+    return None
 
 
 Strategy = Callable[[Context], None]
@@ -156,6 +209,9 @@ def run_stages(ctx: Context, stages, history: list[dict], *, hard_deadline: floa
         with time_limit(max(hard_deadline - time.perf_counter(), 1e-3)):
             for name, strategy, share in bar:
                 if ctx.solved():
+                    found = ctx.fit_to_noise()
+                    if found is not None:
+                        ctx.diagnostics["fits_to_noise"] = str(found.expr)
                     break
                 if ctx.remaining() <= 0:
                     skipped.append(name)
