@@ -2,7 +2,8 @@
 
 A KAN is fitted to the data; probes on it (see ``_probes``) find additive or multiplicative
 separability (of ``f``, or of ``1/f``, ``f**2``, ``sqrt(f)``, ``sin(f)``, ``tan(f)``), scaling
-symmetries (homogeneity in a subset of the inputs) and translation/product symmetries of pairs.  Each
+symmetries (homogeneity in a subset of the inputs), translation/product symmetries of pairs and
+coefficients that vary with the other inputs (``_varying``: ``a(z) + b(z)*g(x)``).  Each
 finding splits the problem into smaller ones, or removes one variable, and the parts are
 solved recursively down to one-variable leaves, which the snapping engine, the power-law
 fit and the term regression solve.  The surrogate's gradients also name combinations of
@@ -31,6 +32,7 @@ from ._probes import _gradients, groups_from_stats, homogeneous_subsets, interac
 from ._surrogate import fit_surrogate
 from ._subproblem import Node, Search, _combine, _good, _ranked, _rel_error, _size_bound
 from ._terms import term_candidates
+from ._varying import try_varying_coefficients
 
 __all__ = ["solve_by_decomposition", "Node", "solve"]
 
@@ -306,6 +308,7 @@ def solve(node: Node, search: Search) -> list[tuple[float, sympy.Expr]]:
         ("additive split", lambda: _try_split(node, y, search, add, "add")),
         ("multiplicative split", lambda: _try_split(node, y, search, mul, "mul")),
         ("split of a transform", lambda: _try_transforms(node, y, search)),
+        ("varying coefficients", lambda: try_varying_coefficients(node, y, search)),
         ("one combination of inputs", lambda: try_single_combination(node, y, search)),
         ("ridge functions", lambda: try_ridge(node, y, search)),
         ("symmetry", lambda: _try_symmetries(node, y, search)),

@@ -224,7 +224,8 @@ class Trace:
         self._how.setdefault((id(node), expr), how)
 
     def split(self, node, expr, op: str, kids, parts) -> None:
-        """``expr`` on ``node`` is ``K + sum(parts)`` (op ``"add"``) or ``K * prod(parts)``."""
+        """``expr`` on ``node`` is ``K + sum(parts)`` (op ``"add"``), ``K * prod(parts)`` (``"mul"``)
+        or ``a + b*g`` (``"varying"``: parts a, b and g, up to an affine map)."""
         self._note(node, expr, ("split", op, list(zip(kids, parts))))
 
     def transform(self, node, expr, name: str, tnode, inner) -> None:
@@ -266,9 +267,12 @@ class Trace:
             return TreeNode("leaf", "leaf", "fitted directly: a snapped function of one input", inputs, text, err)
         kind, detail, parts = how
         kids = [self._build(sub, sub_expr, error, render, depth + 1) for sub, sub_expr in parts]
+        if kind == "split" and detail == "varying":
+            z, x = ", ".join(kids[0].inputs), ", ".join(kids[2].inputs)
+            desc = f"varying coefficients: f = a({z}) + b({z}) * g({x}), g up to an affine map"
+            return TreeNode("split", "a + b*g", desc, inputs, text, err, kids)
         if kind == "split":
             kids.sort(key=lambda k: k.inputs)
-        if kind == "split":
             names = [", ".join(k.inputs) for k in kids]
             if detail == "add":
                 desc = "additive split: f = " + " + ".join(f"g{n + 1}({s})" for n, s in enumerate(names))
