@@ -176,6 +176,11 @@ def test_neighbour_ratio_tells_noise_from_a_smooth_misfit():
     assert not looks_like_noise(X, misfit)
     assert not looks_like_noise(X, noise + 0.5)  # an offset
     assert not looks_like_noise(X[:100], noise[:100])  # too few rows to tell
+    # a misfit of a few large residuals in a corner and small smooth ones elsewhere: the
+    # squared differences are ruled by the few, the signs and the cubic surface see the rest
+    spike = 1e-3 * np.sin(3 * X[:, 0]) + np.where(X[:, 1] > 0.97, 5 * np.exp(20 * (X[:, 1] - 1)), 0)
+    assert not looks_like_noise(X, spike)
+    assert not looks_like_noise(X, noise + 0.3 * (X[:, 0] - 0.5) * (X[:, 2] - 0.5) * 12)  # a product term
 
 
 def _context(problem, exprs):

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["NoiseEstimate", "neighbour_noise", "neighbour_ratio", "looks_like_noise", "estimate_noise", "ROUNDING",
-           "MIN_RATIO_ROWS"]
+__all__ = ["NoiseEstimate", "neighbour_noise", "neighbour_ratio", "lack_of_fit_pvalue", "looks_like_noise",
+           "estimate_noise", "ROUNDING", "MIN_RATIO_ROWS"]
 
 log = logging.getLogger("kansci")
 
@@ -106,7 +106,7 @@ def _unit_scaled(X: np.ndarray) -> np.ndarray:
 
 
 def neighbour_ratio(X: np.ndarray, r: np.ndarray, *, max_rows: int = 4000,
-                    rng: np.random.Generator | None = None) -> float:
+                    rng: np.random.Generator | None = None, signs: bool = False):
     """Von Neumann's ratio of residuals ``r`` taken over nearest neighbours in ``X``.
 
     Half the mean squared difference between each row's residual and that of its nearest
@@ -122,9 +122,13 @@ def neighbour_ratio(X: np.ndarray, r: np.ndarray, *, max_rows: int = 4000,
     X : array (n, d); r : array (n,) (residuals, in any units)
     max_rows : rows used at most (a random subset; ``rng`` chooses it).
 
+    With ``signs``, also the share of rows whose residual has the sign of its neighbour's:
+    about 1/2 (standard deviation about ``sqrt(0.45/n)``) for noise of median zero, more for a
+    misfit, however its size is spread (a few large residuals sway the ratio, not the signs).
+
     Returns
     -------
-    float (NaN with fewer than 3 rows or residuals that are all zero)
+    float, or (ratio, share) with ``signs`` (NaN with fewer than 3 rows or residuals all zero)
     """
     from scipy.spatial import cKDTree
 
@@ -137,22 +141,58 @@ def neighbour_ratio(X: np.ndarray, r: np.ndarray, *, max_rows: int = 4000,
         X, r = X[keep], r[keep]
     mean_square = float(np.mean(r**2)) if len(r) >= 3 else 0.0
     if not mean_square > 0 or not np.isfinite(mean_square):
-        return math.nan
+        return (math.nan, math.nan) if signs else math.nan
     Z = _unit_scaled(X)
     _, idx = cKDTree(Z).query(Z, k=2)
-    return float(0.5 * np.mean((r - r[idx[:, 1]]) ** 2) / mean_square)
+    ratio = float(0.5 * np.mean((r - r[idx[:, 1]]) ** 2) / mean_square)
+    if signs:
+        return ratio, float(np.mean(np.sign(r) == np.sign(r[idx[:, 1]])))
+    return ratio
 
 
-def looks_like_noise(X: np.ndarray, r: np.ndarray, *, sigmas: float = 3.0,
+def lack_of_fit_pvalue(X: np.ndarray, r: np.ndarray) -> float:
+    """P-value of the F test of residuals ``r`` against a cubic surface in ``X``.
+
+    The residuals are regressed on ``1``, the inputs (scaled to unit range), their squares,
+    pairwise products and cubes; the F statistic compares the sum of squares explained with
+    what is left (a lack-of-fit test in the manner of Ramsey's RESET, J. R. Statist. Soc. B 31
+    (1969) 350).  A smooth misfit or an offset explains much and gives a small p-value; noise
+    explains about ``p/n`` of it.  In many inputs, where nearest neighbours are far apart and
+    :func:`neighbour_ratio` loses its power, a low-order surface still follows a smooth misfit.
+    """
+    import scipy.stats
+
+    Z = _unit_scaled(np.asarray(X, float).reshape(len(r), -1)) - 0.5
+    d = Z.shape[1]
+    cols = [np.ones(len(r)), *Z.T, *(Z[:, i] * Z[:, j] for i in range(d) for j in range(i, d)), *(Z**3).T]
+    A = np.column_stack(cols)
+    p = A.shape[1]
+    if len(r) <= 2 * p:
+        return math.nan
+    coef, *_ = np.linalg.lstsq(A, r, rcond=None)
+    left = float(np.sum((r - A @ coef) ** 2))
+    total = float(np.sum(r**2))
+    if not left > 0:
+        return 0.0
+    F = ((total - left) / p) / (left / (len(r) - p))
+    return float(scipy.stats.f.sf(F, p, len(r) - p))
+
+
+def looks_like_noise(X: np.ndarray, r: np.ndarray, *, sigmas: float = 3.0, level: float = 1e-3,
                      rng: np.random.Generator | None = None) -> bool:
     """Whether residuals ``r`` show no structure in ``X``: :func:`neighbour_ratio` at least
-    ``1 - sigmas * sqrt(2/n)``.  False with fewer than :data:`MIN_RATIO_ROWS` rows (too
-    little power to tell noise from a misfit)."""
+    ``1 - sigmas * sqrt(2/n)``, neighbours' residuals of the same sign no more often than
+    ``1/2 + sigmas * sqrt(0.45/n)``, and :func:`lack_of_fit_pvalue` above ``level``.  False with
+    fewer than :data:`MIN_RATIO_ROWS` rows (too little power to tell noise from a misfit)."""
     n = min(len(r), 4000)
     if n < MIN_RATIO_ROWS:
         return False
-    ratio = neighbour_ratio(X, r, max_rows=n, rng=rng)
-    return bool(np.isfinite(ratio) and ratio >= 1.0 - sigmas * math.sqrt(2.0 / n))
+    ratio, alike = neighbour_ratio(X, r, max_rows=n, rng=rng, signs=True)
+    if not (np.isfinite(ratio) and ratio >= 1.0 - sigmas * math.sqrt(2.0 / n)
+            and alike <= 0.5 + sigmas * math.sqrt(0.45 / n)):
+        return False
+    keep = slice(None) if len(r) <= n else (rng or np.random.default_rng(0)).choice(len(r), size=n, replace=False)
+    return bool(lack_of_fit_pvalue(np.asarray(X)[keep], np.asarray(r)[keep]) > level)
 
 
 def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None,

@@ -71,11 +71,11 @@ def varying_inputs(node: Node, rng: np.random.Generator, tol: float) -> tuple[li
         if s[0] / cells < 20 * tol * spread or misfit > tol:
             continue  # x_j hardly matters, or f is not affine in a function of it
         u = U[:, 0]
-        if np.std(u) < 0.05 * np.sqrt(np.mean(u**2)):
-            continue  # b constant: additive
+        if np.std(u) < 0.1 * np.sqrt(np.mean(u**2)):
+            continue  # b (nearly) constant: additive
         s_plain = np.linalg.svd(F, compute_uv=False)
-        if np.sqrt(np.sum(s_plain[1:] ** 2)) / cells / spread <= tol:
-            continue  # a proportional to b: multiplicative
+        if np.sqrt(np.sum(s_plain[1:] ** 2)) / cells / spread <= max(3 * misfit, tol):
+            continue  # a (nearly) proportional to b: multiplicative
         found.append((misfit, j, u, means[:, 0]))
     found.sort(key=lambda t: t[0])
     return found, rows
@@ -111,12 +111,17 @@ def _g_node(node: Node, j: int, u: np.ndarray, means: np.ndarray, rows: np.ndarr
     return Node(g, [node.syms[j]], node.lo[[j]], node.hi[[j]], node.X[:, [j]], node.depth + 1)
 
 
-def try_varying_coefficients(node: Node, y: np.ndarray, search, *, max_inputs: int = 2, max_g: int = 2) -> list:
-    """Formulas ``a(z) + b(z)*g(x_j)`` for the inputs j the probe finds (see the module)."""
-    if len(node.syms) < 2:
+def try_varying_coefficients(node: Node, y: np.ndarray, search, *, max_inputs: int = 1, max_g: int = 2,
+                             max_vars: int = 4) -> list:
+    """Formulas ``a(z) + b(z)*g(x_j)`` for the input j the probe finds best (see the module).
+
+    Nodes of more than ``max_vars`` inputs are left to the other routes: a and b are then
+    problems of several inputs each, costly to solve through the probe matrix."""
+    if not 2 <= len(node.syms) <= max_vars:
         return []
     tol = max(search.tol, 2e-3)
-    found, probe_rows = varying_inputs(node, search.rng, tol)
+    # a generator of its own: the probe leaves the random choices of the other routes as they were
+    found, probe_rows = varying_inputs(node, np.random.default_rng(len(node.X) + 7919 * node.depth), tol)
     out: list = []
     for _, j, u, means in found[:max_inputs]:
         s = node.syms[j]
