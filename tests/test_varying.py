@@ -46,3 +46,7 @@ def test_a_law_with_varying_coefficients_is_put_together_from_its_parts():
     assert _rel_error(best, node, y) < 1e-8
     x, z = node.syms
     assert sympy.simplify(sympy.nsimplify(best, tolerance=1e-8, rational=True) - (z + z**2 * sympy.cos(x))) == 0
+    # the law's tree shows the step: a and b of z, g of x
+    tree = search.trace.tree(node, best, lambda e, n: _rel_error(e, n, n.f(n.X)), {x: "x", z: "z"})
+    assert tree.label == "a + b*g"
+    assert [k.inputs for k in tree.children] == [("z",), ("z",), ("x",)]

@@ -5,6 +5,7 @@ nests, such as a reduced problem in dimensionless groups)."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,8 +71,8 @@ class Context:
         """An exact formula (no fitted constant) that fits the data to their noise, or None.
 
         All of: no formula found fits the held-out rows better by more than 5 % in RMSE; its
-        held-out RMSE is within twice the Gamma-test noise of the target (with error bars:
-        its chi-square passes at 99.9 %); and its residuals on every row show no structure in
+        held-out RMSE is within twice the Gamma-test noise of the target where that estimate
+        is not zero (with error bars: its chi-square passes at 99.9 %); and its residuals on every row show no structure in
         the inputs (:func:`._noise.looks_like_noise`: a smooth misfit or an offset makes
         neighbouring residuals alike).  A later stage could only add formulas that fit no
         better, so the search stops there.  Needs at least ``MIN_RATIO_ROWS`` rows.
@@ -143,12 +144,11 @@ def _fit_to_noise(ctx: Context) -> Candidate | None:
     exact = sorted((c for c in finite if c.exact and c.rmse <= 1.05 * best), key=lambda c: (c.complexity, c.rmse))
     if not exact:
         return None
-    sigma = ctx.neighbour_noise() if p.sigma is None else None
-    if sigma is not None and not sigma > 1e-9 * p.y_scale:
-        return None
+    # the Gamma test's noise, when it says anything (a negative intercept, from curvature, says nothing)
+    sigma = ctx.neighbour_noise() if p.sigma is None else math.nan
     rng = np.random.default_rng(ctx.seed)
     for c in exact[:3]:
-        if sigma is not None and c.rmse > 2.0 * sigma:
+        if sigma > 1e-9 * p.y_scale and c.rmse > 2.0 * sigma:
             continue
         r = evaluate_rows(c.expr, p, rows) - p.y[rows]
         if p.sigma is not None:

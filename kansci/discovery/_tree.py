@@ -45,7 +45,8 @@ class TreeNode:
     Attributes
     ----------
     kind : str
-        ``"split"`` (additive ``+`` or multiplicative ``*``), ``"transform"`` (the split below
+        ``"split"`` (additive ``+``, multiplicative ``*`` or varying coefficients
+        ``a + b*g``), ``"transform"`` (the split below
         is of ``1/f``, ``f^2``...), ``"symmetry"`` (inputs merged into one combination),
         ``"fixed"`` (inputs without effect, fixed), ``"leaf"`` (a formula fitted directly),
         ``"constant"``, or ``"part"`` (a part of a leaf's formula, read from the formula).
