@@ -10,10 +10,11 @@ import kansci
 from kansci.discovery._strategies import baseline_strategy, monomial_strategy
 
 
-def _table(n=300, seed=0):
+def _table(n=150, seed=0):
     rng = np.random.default_rng(seed)
     df = pd.DataFrame(rng.uniform(1, 2, (n, 2)), columns=["a", "b"])
-    df["y"] = df["a"] ** 2 / df["b"] * (1 + 1e-3 * rng.normal(size=n))  # noisy: never "solved"
+    # noisy, and fewer rows than the stop at the noise needs (MIN_RATIO_ROWS): never "solved"
+    df["y"] = df["a"] ** 2 / df["b"] * (1 + 1e-3 * rng.normal(size=n))
     return df
 
 
@@ -33,6 +34,13 @@ def test_a_stage_that_never_returns_is_cut_and_earlier_formulas_kept():
     assert str(d.formula.expr) == "a**2/b"  # the monomial stage's exact law survives
     assert list(d.history["stage"]) == ["baseline", "monomial", "forever"]
     assert d.history["note"].iloc[-1] == "cut at the deadline"
+
+
+def test_with_enough_rows_the_search_stops_at_a_law_that_fits_to_the_noise():
+    d = kansci.discover(_table(n=400), "y", time_limit=8, strategies=[
+        ("baseline", baseline_strategy, 0.1), ("monomial", monomial_strategy, 0.1), ("forever", _forever, 1.0)])
+    assert d.diagnostics["fits_to_noise"] == "a**2/b" and "cut" not in d.diagnostics
+    assert list(d.history["stage"]) == ["baseline", "monomial"]
 
 
 def test_cut_before_any_formula_still_answers_with_the_baseline():
