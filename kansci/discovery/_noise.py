@@ -154,7 +154,7 @@ def lack_of_fit_pvalue(X: np.ndarray, r: np.ndarray) -> float:
     """P-value of the F test of residuals ``r`` against a cubic surface in ``X``.
 
     The residuals are regressed on ``1``, the inputs (scaled to unit range), their squares,
-    pairwise products and cubes; the F statistic compares the sum of squares explained with
+    pairwise products (up to 12 inputs) and cubes; the F statistic compares the sum of squares explained with
     what is left (a lack-of-fit test in the manner of Ramsey's RESET, J. R. Statist. Soc. B 31
     (1969) 350).  A smooth misfit or an offset explains much and gives a small p-value; noise
     explains about ``p/n`` of it.  In many inputs, where nearest neighbours are far apart and
@@ -164,7 +164,8 @@ def lack_of_fit_pvalue(X: np.ndarray, r: np.ndarray) -> float:
 
     Z = _unit_scaled(np.asarray(X, float).reshape(len(r), -1)) - 0.5
     d = Z.shape[1]
-    cols = [np.ones(len(r)), *Z.T, *(Z[:, i] * Z[:, j] for i in range(d) for j in range(i, d)), *(Z**3).T]
+    pairs = ((i, j) for i in range(d) for j in range(i, d)) if d <= 12 else ((i, i) for i in range(d))
+    cols = [np.ones(len(r)), *Z.T, *(Z[:, i] * Z[:, j] for i, j in pairs), *(Z**3).T]
     A = np.column_stack(cols)
     p = A.shape[1]
     if len(r) <= 2 * p:
