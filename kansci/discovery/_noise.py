@@ -188,12 +188,15 @@ def looks_like_noise(X: np.ndarray, r: np.ndarray, *, sigmas: float = 3.0, level
     n = min(len(r), 4000)
     if n < MIN_RATIO_ROWS:
         return False
-    ratio, alike = neighbour_ratio(X, r, max_rows=n, rng=rng, signs=True)
+    X, r = np.asarray(X), np.asarray(r)
+    if len(r) > n:  # one subsample for both tests
+        keep = (rng or np.random.default_rng(0)).choice(len(r), size=n, replace=False)
+        X, r = X[keep], r[keep]
+    ratio, alike = neighbour_ratio(X, r, max_rows=n, signs=True)
     if not (np.isfinite(ratio) and ratio >= 1.0 - sigmas * math.sqrt(2.0 / n)
             and alike <= 0.5 + sigmas * math.sqrt(0.45 / n)):
         return False
-    keep = slice(None) if len(r) <= n else (rng or np.random.default_rng(0)).choice(len(r), size=n, replace=False)
-    return bool(lack_of_fit_pvalue(np.asarray(X)[keep], np.asarray(r)[keep]) > level)
+    return bool(lack_of_fit_pvalue(X, r) > level)
 
 
 def estimate_noise(problem, candidates, surrogate=None, *, neighbours: float | None = None,
