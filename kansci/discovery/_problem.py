@@ -28,6 +28,9 @@ class Problem:
     """A validated regression problem ``y = f(X)`` with named, symbolised variables.
 
     ``train`` and ``val`` are row indices; ``X``/``y`` are float64 arrays in raw units.
+    ``left_out`` holds the input columns left out because the target seemed not to depend on
+    them (``None`` when none were): the search does not see them, but the test that a formula
+    fits to the noise does (a residual that follows one says it was left out wrongly).
     """
 
     X: np.ndarray
@@ -41,6 +44,7 @@ class Problem:
     notes: list[str] = field(default_factory=list)
     sigma: np.ndarray | None = None  # per-row standard uncertainty of y (error bars), or None
     sigma_column: str | None = None
+    left_out: np.ndarray | None = None  # (n, k) input columns left out as irrelevant, kept for checks
 
     @property
     def weights(self) -> np.ndarray | None:

@@ -6,7 +6,10 @@ to its ranks (so scales, units and log-uniform sampling do not matter).  Removin
 target does not depend on brings the neighbours closer in the inputs that matter, so the
 error drops; removing one it depends on adds the target's variation along it to the error.
 Inputs are removed one at a time (backward elimination, the one whose removal lowers the
-error most first) while a removal lowers the error by a clear margin.  This is the
+error most first) while a removal lowers the error by a clear margin, and only when the input
+does not help a local fit in the others' neighbourhoods either (a weak effect, such as a
+small correction term, is drowned by the denser neighbourhoods of one input fewer, but a
+local regression on the input still follows it).  This is the
 nearest-neighbour variant of wrapper feature selection (Kohavi & John, Artif. Intell. 97,
 273 (1997)); the neighbour error at zero noise is the interpolation error, so the test is
 sharp exactly where exact recovery is at stake.
@@ -39,6 +42,11 @@ MAX_COLUMNS = 12
 FLOOR = 1e-6
 """A neighbour error below this (relative to the target's variance) counts as exact: removing
 a column that keeps it exact is a gain."""
+
+CONDITIONAL = 0.9
+"""A dropped input must not help as a regressor: with the neighbourhoods chosen without it,
+a local fit that also regresses on it must not bring the error below this fraction of the
+error without it (an input the target does not depend on only adds variance to the fit)."""
 
 ALPHA = 0.01
 """A dropped input must also look independent of the target on its own: a chi-square test of
@@ -73,12 +81,16 @@ def _target(y: np.ndarray) -> np.ndarray:
     return (t - float(np.mean(t))) / (s if s > 0 else 1.0)
 
 
-def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int) -> float:
-    """Leave-one-out error of local linear regression on the ``k`` nearest neighbours."""
-    if not cols:
+def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int,
+               regress: list[int] | None = None) -> float:
+    """Leave-one-out error of local linear regression on the ``k`` nearest neighbours in
+    ``cols`` (regressing on the inputs ``regress``, default ``cols``)."""
+    regress = cols if regress is None else regress
+    if not regress:
         return float(np.mean((t - t.mean()) ** 2))
     pts = Z[:, cols]
-    n, d = pts.shape
+    n = len(t)
+    d = len(regress)
     kk = min(k + 2 * d, n - 1)
     _, idx = cKDTree(pts).query(pts, k=kk + 1)
     # leave-one-out: drop each row's own index (the first neighbour, or wherever it lands on ties)
@@ -86,7 +98,17 @@ def _knn_error(Z: np.ndarray, t: np.ndarray, cols: list[int], k: int) -> float:
     own[:, -1] |= ~own.any(axis=1)
     keep = ~own
     nb = idx[keep].reshape(n, kk)
-    return float(np.mean((t - _local_linear(pts, pts, nb, t)) ** 2))
+    P = Z[:, regress]
+    return float(np.mean((t - _local_linear(P, P, nb, t)) ** 2))
+
+
+def _helps_locally(Z: np.ndarray, t: np.ndarray, kept: list[int], j: int, k: int, without: float) -> bool:
+    """Whether input ``j`` still explains part of the target in the neighbourhoods of the
+    other kept inputs (error ``without`` there): see :data:`CONDITIONAL`."""
+    others = [c for c in kept if c != j]
+    if not others or without <= FLOOR:
+        return False
+    return _knn_error(Z, t, others, k, regress=kept) < CONDITIONAL * without
 
 
 def _local_linear(pts: np.ndarray, centres: np.ndarray, nb: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -159,7 +181,8 @@ def irrelevant_columns(X: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, k:
     while len(kept) > 1:
         trials = sorted((_knn_error(Z, t, [c for c in kept if c != j], k), j) for j in kept)
         trials = [(e, j) for e, j in trials
-                  if (e < margin * err or e <= FLOOR) and (not independence or _independent(X[rows, j], y[rows]))]
+                  if (e < margin * err or e <= FLOOR) and (not independence or _independent(X[rows, j], y[rows]))
+                  and not _helps_locally(Z, t, kept, j, k, e)]
         if not trials:
             break
         best, j = trials[0]

@@ -73,7 +73,7 @@ class Context:
         All of: no formula found fits the held-out rows better by more than 5 % in RMSE; its
         held-out RMSE is within twice the Gamma-test noise of the target where that estimate
         is not zero (with error bars: its chi-square passes at 99.9 %); and its residuals on every row show no structure in
-        the inputs (:func:`._noise.looks_like_noise`: a smooth misfit or an offset makes
+        the inputs, those left out as irrelevant included (:func:`._noise.looks_like_noise`: a smooth misfit or an offset makes
         neighbouring residuals alike).  A later stage could only add formulas that fit no
         better, so the search stops there.  Needs at least ``MIN_RATIO_ROWS`` rows.
         """
@@ -147,6 +147,8 @@ def _fit_to_noise(ctx: Context) -> Candidate | None:
     # the Gamma test's noise, when it says anything (a negative intercept, from curvature, says nothing)
     sigma = ctx.neighbour_noise() if p.sigma is None else math.nan
     rng = np.random.default_rng(ctx.seed)
+    # the residuals must show no structure in the columns left out as irrelevant either
+    X = p.X[rows] if p.left_out is None else np.column_stack([p.X[rows], p.left_out[rows]])
     for c in exact[:3]:
         if sigma > 1e-9 * p.y_scale and c.rmse > 2.0 * sigma:
             continue
@@ -155,7 +157,7 @@ def _fit_to_noise(ctx: Context) -> Candidate | None:
             r = r / p.sigma[rows]
             if np.sum(r**2) > scipy.stats.chi2.ppf(0.999, len(r)):
                 continue
-        if np.all(np.isfinite(r)) and looks_like_noise(p.X[rows], r, rng=rng):
+        if np.all(np.isfinite(r)) and looks_like_noise(X, r, rng=rng):
             log.debug("%s fits to the noise: the search stops", c.expr)
             return c
     return None
@@ -166,6 +168,7 @@ Strategy = Callable[[Context], None]
 
 def default_strategies() -> list[tuple[str, Strategy, float]]:
     """(name, strategy, share of the remaining time it may use)."""
+    from ._parts import parts_strategy
     from ._strategies import (
         baseline_strategy,
         decomposition_strategy,
@@ -181,6 +184,7 @@ def default_strategies() -> list[tuple[str, Strategy, float]]:
         ("monomial", monomial_strategy, 0.1),
         ("snap", univariate_strategy, 0.2),
         ("terms", terms_strategy, 0.2),
+        ("parts", parts_strategy, 0.25),
         ("search", search_strategy, 0.3),
         ("decompose", decomposition_strategy, 0.75),
         ("kan", kan_strategy, 1.0),
@@ -275,7 +279,9 @@ def drop_irrelevant(problem: Problem, **options) -> tuple[Problem, list[str]]:
     sub = VariableMap([vm.columns[j] for j in keep], [vm.names[j] for j in keep], [vm.symbols[j] for j in keep])
     log.info("leaving out input column(s) %s: the target does not depend on them", names)
     notes = [*problem.notes, f"left out input column(s) {names}: the target does not depend on them"]
-    new = replace(problem, X=problem.X[:, keep], columns=[problem.columns[j] for j in keep], variables=sub, notes=notes)
+    left_out = problem.X[:, drop] if problem.left_out is None else np.column_stack([problem.left_out, problem.X[:, drop]])
+    new = replace(problem, X=problem.X[:, keep], columns=[problem.columns[j] for j in keep], variables=sub, notes=notes,
+                  left_out=left_out)
     return new, names
 
 
