@@ -73,8 +73,29 @@ _INNER = (
 )
 
 
-def _leaf_1d(node: Node, y: np.ndarray, search: Search):
-    """One input: ``T^-1(c*f(a*u(x)+b)+d)`` over primitives f, outer transforms T, inner u."""
+#: powers p of ``y = x**p * g(x)`` and ``y = x**p / g(x)`` with g a snapped primitive
+_POWERS_TIMES = (1, 2, 3, -1, -2)
+
+
+def _power_times(x: np.ndarray, y: np.ndarray, s) -> list:
+    """``x**p * (c*f(a*x+b)+d)`` and ``x**p / (c*f(a*x+b)+d)``: a power times a primitive or
+    over one, the shape of spectra and distributions (Planck's ``x**3/(exp(x)-1)``,
+    Maxwell-Boltzmann's ``x**2*exp(-x**2)``, ``x*exp(-x)``), which no transform of ``y``
+    alone brings to a primitive."""
+    if not np.all(x != 0):
+        return []
+    exprs = []
+    for p in _POWERS_TIMES:
+        xp = x**p
+        exprs += [s**p * e for e in _snap(x, y / xp, s, top_k=2)]
+        if np.all(y != 0):
+            exprs += [s**p / e for e in _snap(x, xp / y, s, top_k=2)]
+    return exprs
+
+
+def _leaf_1d(node: Node, y: np.ndarray, search: Search, *, terms: bool = True):
+    """One input: ``T^-1(c*f(a*u(x)+b)+d)`` over primitives f, outer transforms T, inner u
+    (and, with ``terms``, sparse regression over terms, which takes up to a second)."""
     x, s = node.X[:, 0], node.syms[0]
     exprs = []
     for oname, ok, fwd, inv in _OUTER:
@@ -88,9 +109,11 @@ def _leaf_1d(node: Node, y: np.ndarray, search: Search):
             snapped = _snap(ifwd(x), ty, s, top_k=top)
             exprs += [inv(e.xreplace({s: isym(s)}) if iname != "none" else e, y) for e in snapped]
     exprs += monomial_candidates(node.X, y, [s])
-    if not search.out_of_time():
+    if terms and not search.out_of_time():
         exprs += [e for _, e in term_candidates(node.X, y, [s], time_budget=1.0, max_rows=300, max_terms=3)[:3]]
     found = _ranked(exprs, node, y, search.tol, refine=6)
+    if not _good(found, search) and not search.out_of_time():
+        found = _ranked([e for _, e in found] + _power_times(x, y, s), node, y, search.tol, refine=4)
     if not _good(found, search) and node.f is not None:  # no primitive fits: search compositions
         found = _ranked([e for _, e in found] + _search_route(node, y, search, cap=2.5), node, y, search.tol)
     return found

@@ -218,7 +218,7 @@ def symmetry_strategy(ctx, *, max_vars: int = 6) -> None:
         log.debug("symmetry: chained to %s", deepest.describe(raw.columns))
         ctx.diagnostics["scale_symmetry"] = deepest.describe(raw.columns).split(", ", 1)[1]
         share = ctx.deadline - reserve - time.perf_counter()
-        _search_reduced(ctx, None, deepest, time.perf_counter() + 0.5 * share, source="symmetry",
+        _search_reduced(ctx, None, deepest, time.perf_counter() + 0.65 * share, source="symmetry",
                         stages=with_symmetry(default_strategies()))
         if ctx.solved() or ctx.remaining() <= reserve:
             return

@@ -28,6 +28,8 @@ _UNITS: list[tuple[sympy.Expr, float]] = [
     (1 / sympy.sqrt(2 * _pi), 2.5),
     (1 / _e, 2.0),
     (sympy.log(2), 2.0),
+    (_pi**3, 3.0),
+    (1 / _pi**3, 3.5),
 ]
 _UNIT_VALUES = [float(u) for u, _ in _UNITS]
 
