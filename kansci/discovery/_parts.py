@@ -31,6 +31,9 @@ MAX_FORMULAS = 1
 MAX_LEAVES = 2
 #: rows the one-input problems are solved on
 ROWS = 1000
+#: only formulas that already explain 99 % of the variance (RMSE below this times std(y)) are
+#: taken apart: a formula right but for one part is accurate, one far off is wrong elsewhere too
+ACCURATE = 0.1
 #: parts of at most this many nodes (a power of the input) are taken as right
 SIMPLE = 4
 
@@ -94,9 +97,11 @@ def _values(expr, symbols, X) -> np.ndarray | None:
 def parts_strategy(ctx, *, max_formulas: int = MAX_FORMULAS) -> None:
     """The discovery stage: re-solve the one-input parts of the best formulas on real rows.
 
-    Candidates that already fit to rounding level are left alone; of the best others, the
-    most complex one-input factor (or term) is solved again on ``y / rest`` (``y - rest``) with the leaf solver
-    of decomposition, and each new leaf, composed with the rest, is added as ``parts``.
+    Nothing is done when the best formula fits to rounding level, or explains less than 99 %
+    of the variance (see :data:`ACCURATE`).  Otherwise the most complex one-input factor (or
+    term) of the best formula with one is solved again on ``y / rest`` (``y - rest``) with the
+    leaf solver of decomposition, and each new leaf, composed with the rest, is added as
+    ``parts``.
     """
     from ._decompose import _leaf_1d, _power_times, _snap
     from ._subproblem import Node, Search, _good, _ranked
@@ -104,7 +109,7 @@ def parts_strategy(ctx, *, max_formulas: int = MAX_FORMULAS) -> None:
     p = ctx.raw
     floor = 1e-9 * p.y_scale
     ranked = sorted((c for c in ctx.candidates if np.isfinite(c.rmse)), key=lambda c: c.rmse)
-    if not ranked or ranked[0].rmse <= floor:
+    if not ranked or ranked[0].rmse <= floor or ranked[0].rmse > ACCURATE * p.y_scale:
         return
     symbols = p.symbols
     rng = np.random.default_rng(ctx.seed)

@@ -34,6 +34,7 @@ _STAGES = {
     "monomial": "the monomial stage (a power-law fit in log space)",
     "snap": "the snap stage (one input, snapped directly)",
     "terms": "the terms stage (sparse regression over terms)",
+    "parts": "the parts stage (a one-input part of a formula re-solved on the rows)",
     "kan": "the kan stage (a KAN trained, pruned and snapped edge by edge)",
 }
 
