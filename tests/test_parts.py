@@ -9,7 +9,7 @@ import kansci
 from kansci.datasets import feynman_law, make_dataset
 from kansci.discovery import make_problem
 from kansci.discovery._decompose import _leaf_1d
-from kansci.discovery._parts import formula_parts
+from kansci.discovery._parts import one_input_parts
 from kansci.discovery._relevance import irrelevant_columns
 from kansci.discovery._stages import drop_irrelevant
 from kansci.discovery._subproblem import Node, Search
@@ -21,33 +21,16 @@ def _planck_like(rng, n=1500):
     return u, v, u / (2 * np.pi**3 * v**2 * (np.exp(u / (2 * np.pi)) - 1))
 
 
-def test_formula_parts_split_products_and_sums_by_their_inputs():
+def test_one_input_parts_split_products_and_sums_by_their_inputs():
     u, v, w = sympy.symbols("u v w")
     pade = (1 + 0.3 * u) / (1 + 0.1 * u + 0.01 * u**2)
-    parts = formula_parts(2.5 * pade * sympy.exp(-((v - 1) ** 2)) * w**2, [u, v, w])
+    parts = one_input_parts(2.5 * pade * sympy.exp(-((v - 1) ** 2)) * w**2, [u, v, w])
     assert [s for _, s, _ in parts] == [u, v]  # w**2 is simple, the Pade first (most complex)
     op, s, rest = parts[0]
     assert op == "mul" and sympy.simplify(rest - 2.5 * sympy.exp(-((v - 1) ** 2)) * w**2) == 0
-    parts = formula_parts(sympy.sin(3 * u + 1) + v * w, [u, v, w])
+    parts = one_input_parts(sympy.sin(3 * u + 1) + v * w, [u, v, w])
     assert [(op, s) for op, s, _ in parts] == [("add", u)]  # v*w shares nothing with u, but has two inputs
-    assert formula_parts(sympy.sin(u * v) * (u + w), [u, v, w]) == []  # one group of inputs
-
-
-def test_a_factor_that_depends_on_a_combination_of_inputs_alone_is_a_part():
-    c, m, v, B, mom, T, kb = sympy.symbols("c m v B mom T kb", positive=True)
-    rng = np.random.default_rng(0)
-    X = rng.uniform(1, 5, (200, 3))
-    parts = formula_parts(c**2 * m * sympy.cos(v / c) ** sympy.Float(-1.03), [c, m, v], X)
-    assert len(parts) == 1
-    op, w, rest = parts[0]
-    assert op == "mul" and w in (v / c, c / v) and rest == c**2 * m
-    # four inputs, one Boltzmann factor: B*mom/(T*kb) up to its orientation
-    X = rng.uniform(1, 5, (200, 5))
-    f = sympy.Float(0.3) + sympy.Float(0.7) * sympy.tanh(sympy.Float(0.9) * sympy.sqrt(B * mom / (T * kb)))
-    parts = formula_parts(f * c, [B, mom, T, kb, c], X)
-    assert [(op, w) for op, w, _ in parts] in ([("mul", B * mom / (T * kb))], [("mul", T * kb / (B * mom))])
-    # a factor of two inputs that is not a function of one monomial: no part
-    assert formula_parts(c * sympy.exp(sympy.Float(0.5) * v + m**2), [c, m, v], rng.uniform(1, 5, (200, 3))) == []
+    assert one_input_parts(sympy.sin(u * v) * (u + w), [u, v, w]) == []  # one group of inputs
 
 
 def test_a_power_times_a_primitive_is_snapped_as_a_one_input_leaf():

@@ -187,7 +187,6 @@ def default_strategies() -> list[tuple[str, Strategy, float]]:
         ("parts", parts_strategy, 0.25),
         ("search", search_strategy, 0.3),
         ("decompose", decomposition_strategy, 0.75),
-        ("parts", parts_strategy, 0.25),
         ("kan", kan_strategy, 1.0),
     ]
 
