@@ -89,6 +89,46 @@ def test_reductions_chain_down_to_one_group():
         assert len(chained_reduction(np.column_stack([a, b, c]), c * np.exp(-a / b) + np.sin(c), found[0]).groups) >= 2
 
 
+def _relativistic_energy(noise, n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    m, v, c = rng.uniform(1, 5, n), rng.uniform(1, 2, n), rng.uniform(3, 10, n)
+    y = m * c**2 / np.sqrt(1 - (v / c) ** 2)
+    return np.column_stack([m, v, c]), y + noise * np.sqrt(np.mean(y**2)) * rng.standard_normal(n)
+
+
+def test_a_power_factor_of_one_group_is_found_on_exact_data_only():
+    from kansci.discovery._dimensional import Reduction
+    from kansci.discovery._symmetry import power_factors
+
+    X, y = _relativistic_energy(0.0)
+    # the reduced problem (c/v, m) of m*c**2*g(v/c), prefactor v**2: m is a factor of degree 1
+    G, t = Reduction((), [[0, -1, 1], [1, 0, 0]], [0, 2, 0]).values(X, y)
+    found = power_factors(G, t)
+    assert found and found[0].prefactor == [0, 1] and found[0].groups == [[1, 0]]
+    # nothing else passes: every other input and power leaves a dependence on it
+    assert all(r.prefactor == [0, 1] for r in found)
+    # under noise no factor is taken: one within the noise would pass the same tests
+    X, y = _relativistic_energy(0.01)
+    G, t = Reduction((), [[0, -1, 1], [1, 0, 0]], [0, 2, 0]).values(X, y)
+    assert power_factors(G, t) == []
+    assert power_factors(G, t, max_error=0.01)[0].prefactor == [0, 1]  # with a looser bound
+    # a target that is no product of a power and the rest has no factor
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0.5, 3, (2, 1500))
+    assert power_factors(np.column_stack([a, b]), np.sin(a * b) + a) == []
+
+
+def test_the_chain_ends_at_the_ratio_below_one():
+    from kansci.discovery._symmetry import chained_reduction
+
+    X, y = _relativistic_energy(0.0)
+    found, _ = scale_reductions(X, y)
+    deepest = chained_reduction(X, y, found[0])
+    m, v, c = sympy.symbols("m v c")
+    assert deepest.group_exprs([m, v, c]) == [v / c]  # bounded: the Lorentz factor's own variable
+    assert sympy.simplify(deepest.prefactor_expr([m, v, c]) / m).free_symbols <= {v, c}  # m once
+
+
 def test_discover_finds_an_occupation_law_of_one_group_of_four_inputs():
     X, y = _occupation()
     df = pd.DataFrame(X, columns=["p", "q", "k", "T"]).assign(n=y)
