@@ -295,3 +295,25 @@ def test_constants_that_differ_are_not_tied():
     X, Y = _data(law, [xp], (2, 5))
     out = recognise_constants((sympy.Float(2.3) - sympy.Float(1.7) / (xp + 1)) ** 2, [xp], X, Y)
     np.testing.assert_allclose(numpy_function(out, [xp])(*X.T), Y, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_joint_snap_holds_each_constant_to_its_interval_given_the_others(seed):
+    """``sqrt(w**2/c**2 - pi**2/d**2)`` at 1 % noise: with the first constant free, the second's
+    interval is wide enough to hold -10; once the first is 1 it is half as wide and holds
+    -pi**2 only.  A joint snap to (1, -10) would name a value the final formula's own interval
+    excludes; each snapped constant is checked with the others held."""
+    from kansci.formula import recognise_with_record
+
+    w, c, d = sympy.symbols("w c d")
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.uniform(4, 6, 1500), rng.uniform(1, 2, 1500), rng.uniform(2, 4, 1500)])
+    truth = np.sqrt(X[:, 0] ** 2 / X[:, 1] ** 2 - np.pi**2 / X[:, 2] ** 2)
+    noise = 0.01 * np.sqrt(np.mean(truth**2))
+    Y = truth + noise * rng.standard_normal(len(truth))
+    F = sympy.Float
+    rec = recognise_with_record(sympy.sqrt(F(1.0004) * w**2 / c**2 + F(-9.95) / d**2), [w, c, d], X, Y, noise=noise)
+    assert sympy.Integer(-10) not in rec.assigned.values()
+    for i, v in rec.assigned.items():
+        if v is not None:
+            assert rec.intervals[i].contains(float(v))

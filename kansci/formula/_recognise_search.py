@@ -115,9 +115,8 @@ class Search:
                     se = float(np.sqrt(max(var[i], 0.0) * self.s2))
                     now = ConstantEstimate(-1, float(fit.params[i]), se, fit.params[i] - self.t * se,
                                            fit.params[i] + self.t * se)
-                    if not finite or now.lower <= float(value) <= now.upper:
-                        lo, hi = now.lower, now.upper
-                        conditional[m.dummies[i]] = now
+                    lo, hi = now.lower, now.upper  # the interval in the structure it ends in
+                    conditional[m.dummies[i]] = now
             if not lo <= float(value) <= hi:
                 return None
         template = m.template.xreplace({m.dummies[i]: v for i, v in subs.items()})
@@ -377,15 +376,51 @@ class Search:
                 ]
                 if near:
                     subs[i] = min(near, key=lambda t: t[:2])[2]
-            if len(subs) < 2:
-                continue
-            new = self.edit(state, subs)
-            if new is not None:
-                logger.debug(
-                    "recognise: snapped %d constants -> %s", len(subs), new.fit.expr
-                )
-                return new
+            new = None
+            while len(subs) >= 2 and new is None:
+                worst, held = self._conditional_misfit(state, subs)
+                if worst is not None:  # outside its interval once the others hold their values
+                    del subs[worst]
+                    continue
+                new = self.edit(state, subs)
+                if new is not None:
+                    new = State(new.fit, new.assigned, {**(new.conditional or {}), **held})
+                    logger.debug("recognise: snapped %d constants -> %s", len(subs), new.fit.expr)
+                    return new
+                break
         return None
+
+    def _conditional_misfit(self, state: State, subs: dict[int, sympy.Expr]) -> tuple[int | None, dict]:
+        """Check a joint snap constant by constant: each value must lie inside the 95 %
+        interval of its constant refitted with the other constants held at their snapped values
+        (the interval a reader of the final formula would compute).  Correlated constants each
+        pass their marginal intervals while the pair does not: ``a*u + b*v`` with ``a -> 1``
+        leaves ``b`` an interval half as wide, which may exclude the value ``b`` was snapped to.
+
+        Returns the index of the value furthest outside (None when all lie inside) and, for
+        each, its conditional estimate (Dummy -> ConstantEstimate) to report.
+        """
+        m = state.fit.model
+        worst, worst_z, held = None, 1.0, {}
+        for i, value in subs.items():
+            rest = {j: v for j, v in subs.items() if j != i}
+            template = m.template.xreplace({m.dummies[j]: v for j, v in rest.items()})
+            keep = [j for j in range(m.k) if j not in rest]
+            trial = self.refit(state, template, [m.dummies[j] for j in keep],
+                               [state.fit.params[j] for j in keep], {})
+            if trial is None or m.dummies[i] not in trial.fit.model.dummies:
+                continue  # the others alone leave the threshold (edit() decides), or remove it
+            at = trial.fit.model.dummies.index(m.dummies[i])
+            var, degenerate = analyse(trial.fit.model.jacobian(self.data, trial.fit.params))
+            if degenerate[at] or not var[at] > 0:
+                continue
+            p = float(trial.fit.params[at])
+            se = float(np.sqrt(var[at] * self.s2))
+            held[m.dummies[i]] = ConstantEstimate(-1, p, se, p - self.t * se, p + self.t * se)
+            z = abs(float(value) - p) / (self.t * se)
+            if z > worst_z:
+                worst, worst_z = i, z
+        return worst, held
 
     def meaningful(self, fit: Fit) -> int:
         """Constants left that the data pin down (degenerate directions excluded)."""
