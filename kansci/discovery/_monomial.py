@@ -159,14 +159,14 @@ def _round_in_turn(X: np.ndarray, y: np.ndarray, sign: int, coef: np.ndarray) ->
     powers = np.array(coef[1:], dtype=float)
     while len(fixed) < k:
         free = [j for j in range(k) if j not in fixed]
-        best = min(free, key=lambda j: abs(float(_round_exponent(powers[j], 0.5) or 0) - powers[j])
-                   if _round_exponent(powers[j], 0.5) is not None else np.inf)
+        # the distance to the nearest simple rational (an integer is always within 0.5)
+        best = min(free, key=lambda j: abs(float(_round_exponent(powers[j], 0.5)) - powers[j]))
         r = _round_exponent(powers[best], 0.1)
         if r is None:
             return [None] * k
         fixed[best] = r
         free = [j for j in free if j != best]
-        known = L[:, list(fixed)] @ np.array([float(v) for v in fixed.values()]) if fixed else 0.0
+        known = L[:, list(fixed)] @ np.array([float(v) for v in fixed.values()])
         A = np.column_stack([np.ones(len(ly)), L[:, free]])
         sol, *_ = np.linalg.lstsq(A * w[:, None], (ly - known) * w, rcond=None)
         powers[free] = sol[1:]
