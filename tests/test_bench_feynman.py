@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import multiprocessing
 
 import pandas as pd
 import pytest
@@ -76,6 +77,19 @@ def test_a_segfault_kills_only_its_law():
 def test_the_child_solves_with_one_torch_thread():
     row = run_isolated(spec("I.12.1", "threads"), timeout=30)
     assert row["status"] == "ok" and row["exact"]
+    assert row["complexity"] == 1
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn", "subprocess"])
+def test_the_child_loads_blas_single_threaded(method):
+    # OpenBLAS reads its thread count once, when numpy loads: before the task starts (a fork
+    # server preloads numpy); two laws at a time on two cores otherwise fight over the cores
+    if method not in ("subprocess", *multiprocessing.get_all_start_methods()):
+        pytest.skip(f"no {method} start method here")
+    row = run_isolated(spec("I.12.1", "blas_threads"), timeout=30, method=method)
+    assert row["status"] == "ok"
+    if row["complexity"] == -1:
+        pytest.skip("numpy's BLAS is not an OpenBLAS that can be asked")
     assert row["complexity"] == 1
 
 

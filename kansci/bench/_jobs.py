@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ._task import one_thread_env
+
 __all__ = ["map_jobs", "cpu_seconds"]
 
 
@@ -45,6 +47,7 @@ def map_jobs(fn: Callable[[Any], Any], items: Iterable[Any], *, jobs: int = 1, t
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(fn, item) for item in items]
+        with one_thread_env():  # the workers start here, and load BLAS single-threaded
+            futures = [pool.submit(fn, item) for item in items]
         for fut in as_completed(futures):
             yield fut.result()

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._report import ResultsWriter, read_results
-from ._task import TaskSpec, failure_row, one_line, prepare_child, run_task
+from ._task import ONE_THREAD_ENV, TaskSpec, failure_row, one_line, one_thread_env, prepare_child, run_task
 
 __all__ = [
     "Timeout",
@@ -155,7 +155,8 @@ def _run_in_process(
     process = context.Process(
         target=_child_main, args=(spec, sender, log_path, os.getpid()), name=f"kansci-{spec.law_id}"
     )
-    process.start()  # waits for the fork server (started and importing kansci once per session)
+    with one_thread_env():  # the fork server, started and importing kansci once per session
+        process.start()
     start = time.monotonic()
     sender.close()
     key = id(process)
@@ -199,7 +200,7 @@ def _run_in_subprocess(
         spec_path, row_path = Path(folder, "spec.json"), Path(folder, "row.json")
         spec_path.write_text(json.dumps(spec.to_dict()), encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        env.update(ONE_THREAD_ENV)
         command = [sys.executable, "-X", "faulthandler", "-m", "kansci.bench._task"]
         start = time.monotonic()
         with open(log_path, "ab") as log:

@@ -10,6 +10,7 @@ The module is also the entry point of an isolated child process:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -17,7 +18,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -150,9 +151,36 @@ def resolve_solver(name: str) -> Callable[..., Any]:
     return target
 
 
+#: Environment that makes a child process's numerical libraries single-threaded.  It must be
+#: in place when the child (or the fork server it comes from) starts: OpenBLAS reads it once,
+#: when numpy is first imported, and a fork server imports numpy before any task runs.
+#: Without it every child's least-squares calls ran on a pool of busy-waiting BLAS threads; two
+#: laws at a time on two cores then took turns, and laws near the time limit came and went
+#: between runs (a law solved in 16 s alone took 60 s beside another).
+ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@contextlib.contextmanager
+def one_thread_env() -> Iterator[None]:
+    """Within the block, processes started by this one get :data:`ONE_THREAD_ENV`."""
+    saved = {name: os.environ.get(name) for name in ONE_THREAD_ENV}
+    os.environ.update(ONE_THREAD_ENV)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def limit_threads(n: int = 1) -> None:
-    """Run this process's numerical libraries with ``n`` threads (torch included, if present)."""
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    """Run this process's numerical libraries with ``n`` threads (torch included, if present).
+
+    The environment variables set here only reach libraries loaded later and child processes;
+    start children under :func:`one_thread_env` for BLAS loaded at their start."""
+    for variable in ONE_THREAD_ENV:
         os.environ[variable] = str(n)
     try:
         import torch
