@@ -2,7 +2,9 @@
 
 Many laws are a few monomial terms (``m*(v**2+u**2)/2``), a ratio of such sums
 (``(u+v)/(1+u*v/c**2)``) or one of these under a simple transform of the target
-(``y**2 = x**2 + z**2``, ``1/y = 1/a + 1/b``).  A ratio ``T(y) = P(x)/(1 + Q(x))`` is linear in
+(``y**2 = x**2 + z**2``, ``1/y = 1/a + 1/b``, a resonance ``1/y**2 = (1 - u**2)**2 + (v*u)**2``);
+periodic terms are sines, cosines and squared cosines of an input or of a product of two
+(``x1*(cos(omega*t) + alpha*cos(omega*t)**2)``).  A ratio ``T(y) = P(x)/(1 + Q(x))`` is linear in
 its coefficients once multiplied out: ``T(y) = P(x) - T(y)*Q(x)``, so the product columns
 ``T(y)*m(x)`` join the library and one sparse linear regression finds P and Q together.
 Terms are chosen by forward selection with exact refits (orthogonal least squares) and a
@@ -35,8 +37,8 @@ def _exponent_sets(X: np.ndarray, n_vars: int) -> list[list[sympy.Rational]]:
         ex = [sympy.Integer(e) for e in (-2, -1, 1, 2)]
         if np.all(X[:, j] > 0):
             ex += [sympy.Rational(-1, 2), sympy.Rational(1, 2)]
-        if n_vars <= 3:
-            ex += [sympy.Integer(-3), sympy.Integer(3)]
+        if n_vars <= 3:  # a few inputs: cubes and fourth powers (a resonance's (1 - u**2)**2)
+            ex += [sympy.Integer(e) for e in (-3, 3, -4, 4)]
         out.append(ex)
     return out
 
@@ -57,19 +59,33 @@ def _monomials(X, symbols, max_vars: int, max_degree: float, limit: int):
     return exprs, cols
 
 
+#: Periodic columns of a phase, each times small monomials of the other inputs: sin, cos, and
+#: cos squared (``sin**2 = 1 - cos**2``: an intensity, Malus's law, ``cos(u) + a*cos(u)**2``).
+_TRIG = (
+    (sympy.sin, np.sin),
+    (sympy.cos, np.cos),
+    (lambda s: sympy.cos(s) ** 2, lambda v: np.cos(v) ** 2),
+)
+
+
 def _library(X, symbols, *, trig: bool) -> _Library:
     d = X.shape[1]
     max_vars = 3 if d <= 6 else 2
     exprs, cols = _monomials(X, symbols, max_vars, 4.0, _MAX_COLUMNS)
     if trig:
         small_e, small_c = _monomials(X, symbols, 1 if d > 4 else 2, 3.0, 400)
-        for j in range(d):
-            for fn, npf in ((sympy.sin, np.sin), (sympy.cos, np.cos)):
-                t = npf(X[:, j])
+        # the phase is an input or, up to four inputs, the product of two (omega*t, k*x)
+        phases = [((j,), symbols[j], X[:, j]) for j in range(d)]
+        if d <= 4:  # more inputs: many more columns, a slower regression for every law
+            phases += [((i, j), symbols[i] * symbols[j], X[:, i] * X[:, j])
+                       for i, j in itertools.combinations(range(d), 2)]
+        for used, phase, values in phases:
+            for fn, npf in _TRIG:
+                t = npf(values)
                 for e, c in zip(small_e, small_c):
-                    if symbols[j] in e.free_symbols or len(exprs) >= _MAX_COLUMNS + 2000:
+                    if len(exprs) >= _MAX_COLUMNS + 2000 or any(symbols[j] in e.free_symbols for j in used):
                         continue
-                    exprs.append(e * fn(symbols[j]))
+                    exprs.append(e * fn(phase))
                     cols.append(c * t)
     return _Library(exprs, np.column_stack(cols))
 
@@ -210,6 +226,7 @@ def _transforms(y: np.ndarray):
     if sign:
         yield "y^2", y**2, lambda t: sign * sympy.sqrt(t), lambda v: sign * np.sqrt(v)
         yield "log|y|", np.log(np.abs(y)), lambda t: sign * sympy.exp(t), lambda v: sign * np.exp(v)
+        yield "1/y^2", y**-2.0, lambda t: sign / sympy.sqrt(t), lambda v: sign / np.sqrt(v)
 
 
 def _information(y: np.ndarray, pred: np.ndarray, n_coef: int) -> tuple[float, float]:
@@ -244,6 +261,9 @@ def term_candidates(
     """Candidate formulas ``(relative residual, expr)`` from sparse term regression, best
     first by BIC on the original target (see :func:`_information`): fewer terms unless more
     fit clearly better, so under noise the closest fit of the most terms does not come first.
+
+    Target transforms: ``y``, ``1/y``, ``y**2``, ``log|y|`` and ``1/y**2`` (the last three
+    where the target keeps one sign), in that order while the time lasts.
 
     The expressions carry float coefficients to be refined and recognised downstream.
     """
