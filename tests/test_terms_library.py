@@ -41,11 +41,13 @@ def test_a_squared_cosine_of_one_input_is_a_column():
     assert _exact_within(found, y, dict(zip(symbols, (i0, theta)))), [str(e) for _, e in found[:3]]
 
 
-def test_a_resonance_curve_is_a_polynomial_under_the_inverse_square():
-    # a driven response in reduced units (u = w/w0, v = g/w0): 1/y**2 = (1 - u**2)**2 + (v*u)**2
+
+def test_an_inverse_square_root_of_a_sum_is_a_polynomial_under_the_inverse_square():
+    # the on-axis falloff of a ring's field-like law: 1/y**2 = x**2/4 + d**2 (positive target)
     rng = np.random.default_rng(5)
-    u, v = rng.uniform(0, 3, 500), rng.uniform(0.2, 1, 500)
-    y = 1 / np.sqrt((1 - u**2) ** 2 + (v * u) ** 2)
-    symbols = sympy.symbols("u v")
-    found = term_candidates(np.column_stack([u, v]), y, symbols, time_budget=20)
-    assert _exact_within(found, y, dict(zip(symbols, (u, v)))), [str(e) for _, e in found[:3]]
+    x, d = rng.uniform(0, 3, 500), rng.uniform(0.5, 2, 500)
+    y = 1 / np.sqrt(x**2 / 4 + d**2)
+    symbols = sympy.symbols("x d")
+    found = term_candidates(np.column_stack([x, d]), y, symbols, time_budget=20)
+    assert _exact_within(found, y, dict(zip(symbols, (x, d)))), [str(e) for _, e in found[:3]]
+
