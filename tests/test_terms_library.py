@@ -41,13 +41,3 @@ def test_a_squared_cosine_of_one_input_is_a_column():
     assert _exact_within(found, y, dict(zip(symbols, (i0, theta)))), [str(e) for _, e in found[:3]]
 
 
-
-def test_an_inverse_square_root_of_a_sum_is_a_polynomial_under_the_inverse_square():
-    # the on-axis falloff of a ring's field-like law: 1/y**2 = x**2/4 + d**2 (positive target)
-    rng = np.random.default_rng(5)
-    x, d = rng.uniform(0, 3, 500), rng.uniform(0.5, 2, 500)
-    y = 1 / np.sqrt(x**2 / 4 + d**2)
-    symbols = sympy.symbols("x d")
-    found = term_candidates(np.column_stack([x, d]), y, symbols, time_budget=20)
-    assert _exact_within(found, y, dict(zip(symbols, (x, d)))), [str(e) for _, e in found[:3]]
-
