@@ -25,6 +25,35 @@ def _pair_scores(G, rp, P):
     return iu, ju, expl
 
 
+def _best_partners(An, r, order, *, head: int = 400, leaders: int = 48, per: int = 3) -> list[int]:
+    """The best partners, over every column, of a few distinct leading columns.
+
+    Two terms that nearly cancel (``eps/r**9 - eps/r**3``) may each correlate poorly with the
+    target: one is among the leading columns, the other hundreds of places down, where the
+    screened pool does not reach.  For up to ``leaders`` of the ``head`` best-correlated
+    columns, none within |correlation| 0.9999 of one already taken (``exp(f)``, ``sin(f)`` and
+    ``f`` are one leader for small ``f``), the explained sum of squares of the pair with every
+    column is computed in closed form (one (leaders, m) product) and the ``per`` best partners
+    of each are returned (column numbers of ``An``)."""
+    top = np.asarray(order[:head])
+    Gh = An[:, top].T @ An[:, top]
+    chosen: list[int] = []
+    for a in range(len(top)):
+        if all(abs(Gh[a, b]) < 0.9999 for b in chosen):
+            chosen.append(a)
+            if len(chosen) >= leaders:
+                break
+    lead = top[chosen]
+    g = An[:, lead].T @ An  # (L, m)
+    rl, rm = r[lead][:, None], r[None, :]
+    det = 1.0 - g * g
+    with np.errstate(all="ignore"):
+        expl = (rl**2 + rm**2 - 2 * g * rl * rm) / np.maximum(det, 1e-12)
+    expl[det < 1e-9] = -np.inf
+    part = np.argsort(-expl, axis=1)[:, :per]
+    return [int(c) for c in part.ravel()]
+
+
 def _triple_scores(G, rp, limit: int = 700_000):
     """Explained sum of squares of every triple of a small pool, by batched 3x3 solves."""
     combos = np.array(list(itertools.islice(itertools.combinations(range(len(rp)), 3), limit)))
@@ -141,6 +170,7 @@ def sparse_subsets(A: np.ndarray, t: np.ndarray, *, max_terms: int = 3, keep: in
     for j in dict.fromkeys(leaders):  # what the leading columns leave unexplained
         resid = tc - An[:, j] * r[j]
         cand += list(np.argsort(-np.abs(An.T @ resid))[: pool // 4])
+    cand += _best_partners(An, r, order)
     P = np.asarray(list(dict.fromkeys(int(c) for c in cand)))
     G = An[:, P].T @ An[:, P]
     iu, ju, expl = _pair_scores(G, r[P], P)

@@ -77,7 +77,37 @@ def expected_chance_matches(
         for _, unit_cost, unit_value, p, q in _reciprocals(abs(value), units, qmax):
             if _cost(q, p, unit_cost) <= max_cost:
                 total += 2.0 * half_width * p / (value**2 * unit_value)  # spaced value**2*unit/p apart
+        for k, p, q in _rational_powers(abs(value), qmax):
+            if _power_cost(p, q, k) <= max_cost:  # (p/q)**k are k*value**((k-1)/k)/q apart
+                total += 2.0 * half_width * q / (k * abs(value) ** ((k - 1) / k))
     return total
+
+
+#: Integer powers ``(p/q)**k`` (``k`` up to this) of a rational with few digits are proposed as
+#: constants: a length scale inside a power law (``(5/(2*r))**9``, Mie and Lennard-Jones
+#: potentials) is written out as ``1953125/(512*r**9)``, whose digits no rational search reaches.
+MAX_POWER = 12
+#: digits of ``p`` and ``q`` together in the base of such a power
+POWER_BASE_DIGITS = 3
+
+
+def _rational_powers(value: float, qmax: int):
+    """``(k, p, q)`` with ``(p/q)**k`` the nearest power of exponent ``k`` (2..MAX_POWER) to
+    ``value`` for each denominator ``q``, the base in lowest terms, not 1, of at most
+    ``POWER_BASE_DIGITS`` digits."""
+    if not (math.isfinite(value) and value > 0):
+        return
+    for k in range(2, MAX_POWER + 1):
+        base = value ** (1.0 / k)
+        for q in range(1, qmax + 1):
+            p = round(base * q)
+            if p >= 1 and p != q and math.gcd(p, q) == 1 and _digits(p, q) <= POWER_BASE_DIGITS:
+                yield k, p, q
+
+
+def _power_cost(p: int, q: int, k: int) -> float:
+    """The base's cost, the power node and the exponent."""
+    return _rational_cost(p, q) + 1.0 + 0.5 * math.log10(k)
 
 
 def _reciprocals(value: float, units, qmax: int):
@@ -169,6 +199,11 @@ def nice_candidates(
             number = p / (q * unit_value)
             if abs(number - value) <= window * abs(value):
                 _keep(found, Candidate(sympy.Rational(p, q) / unit, number, _cost(abs(q), p, unit_cost)))
+        sign = 1 if value > 0 else -1
+        for k, p, q in _rational_powers(abs(value), qmax):
+            number = sign * (p / q) ** k
+            if abs(number - value) <= window * abs(value):
+                _keep(found, Candidate(sign * sympy.Rational(p, q) ** k, number, _power_cost(p, q, k)))
     return sorted(found.values(), key=lambda c: (c.cost, abs(c.number - value)))
 
 

@@ -65,13 +65,26 @@ def _rational_nats(r: sympy.Rational) -> float:
     return (math.log(p) if p > 1 else 0.0) + (math.log(q) if q > 1 else 0.0)
 
 
+def _power_nats(r: sympy.Rational) -> float:
+    """Nats to write ``r`` as ``(p/q)**k`` (k from 2 to 12), plus one for the power, or inf:
+    ``1953125/512`` is ``(5/2)**9``, a length scale inside a power law written out."""
+    p, q = abs(int(r.p)), int(r.q)
+    best = math.inf
+    for k in range(2, 13):
+        bp, ep = sympy.integer_nthroot(p, k)
+        bq, eq = sympy.integer_nthroot(q, k)
+        if ep and eq and (bp, bq) != (1, 1):
+            best = min(best, _rational_nats(sympy.Rational(bp, bq)) + 1.0 + math.log(k))
+    return best
+
+
 def exact_constant_codelength(value: sympy.Expr) -> float:
     """Nats to write the exact number ``value``: ``log|p| + log q`` for ``(p/q)*unit``, plus the
     unit's prior cost (0 for 1, 1 for pi, 1.5 for e or sqrt(2), ...).  Anything else costs
     the sum over its rational atoms plus one nat per other atom or operation."""
     value = sympy.sympify(value)
     if value.is_Rational:
-        return _rational_nats(value)
+        return min(_rational_nats(value), _power_nats(value))
     for unit, cost in unit_table():
         ratio = value / unit
         if ratio.is_Rational and ratio != 0:
