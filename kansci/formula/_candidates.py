@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 __all__ = ["Candidate", "expected_chance_matches", "nice_candidates", "unit_table"]
@@ -64,23 +66,29 @@ def expected_chance_matches(
 ) -> float:
     """How many candidates costing at most ``max_cost`` land within ``value +- half_width``
     by chance (the look-elsewhere effect): a match is only evidence when this is small."""
-    total = 0.0
+    costs, density = _rivals(float(value), role, max_denominator)
+    return float(2.0 * half_width * density[costs <= max_cost].sum())
+
+
+@functools.lru_cache(maxsize=4096)
+def _rivals(value: float, role: str, max_denominator: int) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate families near ``value``: each one's cost and how many of its members
+    fall in a unit interval there (a search asks this of one constant many times)."""
+    costs, density = [], []
     units, qmax = _pool(role, max_denominator)
     for (_, unit_cost), unit_value in zip(units, _UNIT_VALUES):
         for q in range(1, qmax + 1):
             p = max(1, round(abs(value) * q / unit_value))
-            if _cost(p, q, unit_cost) <= max_cost:
-                total += (
-                    2.0 * half_width * q / unit_value
-                )  # p/q * unit are unit/q apart
+            costs.append(_cost(p, q, unit_cost))
+            density.append(q / unit_value)  # p/q * unit are unit/q apart
     if role != "exponent" and value:
         for _, unit_cost, unit_value, p, q in _reciprocals(abs(value), units, qmax):
-            if _cost(q, p, unit_cost) <= max_cost:
-                total += 2.0 * half_width * p / (value**2 * unit_value)  # spaced value**2*unit/p apart
+            costs.append(_cost(q, p, unit_cost))
+            density.append(p / (value**2 * unit_value))  # spaced value**2*unit/p apart
         for k, p, q in _rational_powers(abs(value), qmax):
-            if _power_cost(p, q, k) <= max_cost:  # (p/q)**k are k*value**((k-1)/k)/q apart
-                total += 2.0 * half_width * q / (k * abs(value) ** ((k - 1) / k))
-    return total
+            costs.append(_power_cost(p, q, k))
+            density.append(q / (k * abs(value) ** ((k - 1) / k)))  # (p/q)**k are k*value**((k-1)/k)/q apart
+    return np.asarray(costs, float), np.asarray(density, float)
 
 
 #: Integer powers ``(p/q)**k`` (``k`` up to this) of a rational with few digits are proposed as
