@@ -13,6 +13,7 @@ only when it is chosen.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -175,8 +176,12 @@ class _Builder:
         self.deadline = deadline
         self.unary = unary
         self.n = len(X)
+        inputs = {}
         for j in range(X.shape[1]):
+            n0 = len(self.space)
             self._add(("x", j), 1, X[:, j][None])
+            if len(self.space) > n0:
+                inputs[j] = n0
         for j in range(X.shape[1]):  # higher and fractional powers of the inputs
             x = X[:, j]
             for p in POWERS:
@@ -193,6 +198,26 @@ class _Builder:
                 for j in range(i + 1, X.shape[1]):
                     for wi, wj in _WEIGHTS:
                         self._add(("c", (wi, wj), i, j), 5, (wi * X[:, i] + wj * X[:, j])[None])
+        if max_cost >= 5:
+            self._half_angles_of_products(X, inputs)
+
+    def _half_angles_of_products(self, X: np.ndarray, inputs: dict) -> None:
+        """``sin(x_i*x_j/2)`` and ``cos(x_i*x_j/2)`` at cost 5 (6 by node count).
+
+        A squared sine of half a product phase is how ``1 - cos(w*t)`` and interference
+        patterns (``sin(n*theta/2)**2``) are written; searches of three inputs stop at cost 5,
+        where the half angle of a product (a factor in log space) is otherwise out of reach."""
+        for i, j in itertools.combinations(sorted(inputs), 2):
+            v = X[:, i] * X[:, j]
+            n0 = len(self.space)
+            self._add(("b", "mul", inputs[i], inputs[j]), 3, v[None])
+            if len(self.space) == n0:
+                continue
+            for name in ("sinhalf", "coshalf"):
+                fn, ok = UNARY[name][2], UNARY[name][3]
+                if ok(v):
+                    with np.errstate(all="ignore"):
+                        self._add(("u", name, n0), 5, fn(v)[None], True)
 
     def _mask(self, tree) -> int:
         if tree[0] == "x":

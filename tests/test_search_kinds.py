@@ -1,5 +1,6 @@
-"""Laws whose terms nearly cancel, with a length scale inside a power law: a Mie-type
-potential ``k*((7/(2*x))**8 - (7/(2*x))**4)`` (not in the benchmark tables)."""
+"""Kinds of law the expression search must reach: terms that nearly cancel, with a length
+scale inside a power law (a Mie-type potential ``k*((7/(2*x))**8 - (7/(2*x))**4)``), and
+squared half-angle sines of a product phase; none is in the benchmark tables."""
 
 import numpy as np
 import pytest
@@ -50,3 +51,16 @@ def test_powers_are_proposed_only_as_what_they_are_and_counted_as_rivals():
     assert exact_constant_codelength(sympy.Rational(5764801, 256)) < 0.5 * (np.log(5764801) + np.log(256))
     wide = expected_chance_matches(22518.75, 50.0, 4.0, "mul")
     assert wide > 0.1  # within +-50 a power of some simple rational is no evidence
+
+
+def test_a_squared_half_angle_of_a_product_phase_is_within_a_three_input_search():
+    # a*(1 - cos(k*x))/x**2 = 2*a*sin(k*x/2)**2/x**2 (single-slit-like; in no table): three
+    # inputs are searched to cost 5, and sin(k*x/2) costs 6 by node count
+    rng = np.random.default_rng(5)
+    X = rng.uniform([0.5, 0.5, 0.5], [2.0, 3.0, 4.0], (1500, 3))
+    y = X[:, 0] * (1 - np.cos(X[:, 1] * X[:, 2])) / X[:, 2] ** 2
+    a, k, x = sympy.symbols("a k x")
+    found = expression_search(X, y, [a, k, x], time_budget=12, max_cost=5, max_features=30000, max_terms=4)
+    err, expr = found[0]
+    assert err < 1e-10, expr
+    assert sympy.simplify(expr - a * (1 - sympy.cos(k * x)) / x**2) == 0
