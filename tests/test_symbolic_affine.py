@@ -177,3 +177,15 @@ def test_custom_primitive_is_fitted() -> None:
     fit = fit_affine(x, 0.5 * np.sinh(1.4 * x - 0.3) + 2, prim)
     assert fit.r2 > 1 - 1e-12
     np.testing.assert_allclose((fit.a, fit.b, fit.c, fit.d), (1.4, -0.3, 0.5, 2.0), rtol=1e-7)
+
+
+@pytest.mark.parametrize("prim", ["sin", "cos"])
+def test_many_periods_over_the_data_are_found_by_the_periodogram(prim):
+    # sin(2*pi*u)**2 over u = a*b/c in [1/4, 9]: about 35 radians of cos(4*pi*u) a unit of the
+    # x span, beyond the coarse grid's steps (R^2 0.001 without the periodogram start)
+    rng = np.random.default_rng(0)
+    a, b, c = rng.uniform(1, 3, 1600), rng.uniform(1, 3, 1600), rng.uniform(1, 4, 1600)
+    u = a * b / c
+    fit = fit_affine(u, np.sin(2 * np.pi * u) ** 2, prim, a_range=None, b_range=None)
+    assert fit.r2 > 1 - 1e-12
+    assert abs(abs(fit.a) - 4 * np.pi) < 1e-9

@@ -36,7 +36,7 @@ from ._defaults import DEFAULT_PRIMITIVES
 from ._edge import EdgeData, prepare_edge, solve_cd
 from ._lm import VPProblem, vp_refine
 from ._primitive import Primitive
-from ._search import best_starts, candidate_ranges, coarse_losses, margin, piece_of
+from ._search import best_starts, candidate_ranges, coarse_losses, margin, periodogram_start, piece_of
 
 __all__ = ["AffineFit", "fit_affine", "canonical_inner"]
 
@@ -275,7 +275,11 @@ def fit_affine(
         return _failed(prim, data, "no start inside the domain and within a_range, b_range")
     if n_starts is None:
         n_starts = 1 if (prim.scale_free or prim.shift_free) else 2
-    starts = best_starts(pairs, coarse_losses(prim, data, pairs, subsample), n_starts)
+    losses = coarse_losses(prim, data, pairs, subsample)
+    starts = best_starts(pairs, losses, n_starts)
+    extra = periodogram_start(prim, data) if not np.min(losses) < 1e-6 else None
+    if extra is not None:  # many periods over the data: a basin between the grid's steps
+        starts.append(extra)
     if not starts:
         return _failed(prim, data, "f is not finite for any start on the data")
     best: AffineFit | None = None

@@ -24,7 +24,7 @@ import numpy as np
 from ._edge import EdgeData
 from ._primitive import Interval, Primitive
 
-__all__ = ["best_starts", "candidate_ranges", "coarse_losses", "margin", "piece_of"]
+__all__ = ["best_starts", "candidate_ranges", "coarse_losses", "margin", "periodogram_start", "piece_of"]
 
 
 def margin(lo: float, hi: float) -> float:
@@ -201,3 +201,50 @@ def coarse_losses(
         syy = float(w @ (z * z))
         losses = np.where(var > 1e-300, syy - cov * cov / var, syy)
     return np.where(np.isfinite(losses), losses, np.inf)
+
+
+#: Half-widths ``(u1 - u0)/2`` of the inner argument scanned by :func:`periodogram_start`: a
+#: quarter radian apart, up to 100 (about 32 periods over the data).
+_OMEGA = np.arange(0.5, 100.0, 0.25)
+
+
+def periodogram_start(prim: Primitive, data: EdgeData, subsample: int = 192) -> np.ndarray | None:
+    """The start ``(u0, u1)`` of ``sin`` or ``cos`` at the peak of the data's least-squares
+    periodogram; None for other primitives or flat data.
+
+    A sinusoid ``A cos(W t) + B sin(W t)`` (``t`` is x mapped to [-1, 1]) is fitted by weighted
+    least squares at every trial ``W`` (the Lomb-Scargle periodogram: N. R. Lomb, Astrophys.
+    Space Sci. 39 (1976) 447; J. D. Scargle, ApJ 263 (1982) 835) and the best gives the
+    frequency and the phase.  The coarse grid of starts sweeps at most 40 radians over the
+    data in 16 steps; a function with many periods over its range (``sin(2*pi*E*t/h)**2``
+    in ``u = E*t/h``: seven and a half) has a basin narrower than that step.
+    """
+    if prim.name not in ("sin", "cos"):
+        return None
+    n = data.t.size
+    idx = np.arange(n) if n <= subsample else np.argsort(data.t)[
+        np.unique(np.linspace(0, n - 1, subsample).round().astype(int))]
+    t, z, w = data.t[idx], data.z[idx], data.w[idx]
+    w = w / w.sum()
+    z = z - w @ z
+    ang = _OMEGA[:, None] * t[None, :]
+    C, S = np.cos(ang), np.sin(ang)
+    C -= (C @ w)[:, None]
+    S -= (S @ w)[:, None]
+    cc, ss, cs = (C * C) @ w, (S * S) @ w, (C * S) @ w
+    cz, sz = C @ (w * z), S @ (w * z)
+    det = cc * ss - cs * cs
+    ok = det > 1e-12 * np.maximum(cc * ss, 1e-300)
+    if not ok.any():
+        return None
+    with np.errstate(all="ignore"):
+        A = np.where(ok, (ss * cz - cs * sz) / det, 0.0)
+        B = np.where(ok, (cc * sz - cs * cz) / det, 0.0)
+    power = A * cz + B * sz  # explained weighted variance
+    k = int(np.argmax(power))
+    if not power[k] > 0:
+        return None
+    W = float(_OMEGA[k])
+    # A cos(W t) + B sin(W t) = R sin(W t + phi) = R cos(W t + psi)
+    phi = math.atan2(A[k], B[k]) if prim.name == "sin" else math.atan2(-B[k], A[k])
+    return np.array([phi - W, phi + W])
