@@ -136,3 +136,23 @@ def test_discover_finds_an_occupation_law_of_one_group_of_four_inputs():
     expr = d.formula.expr
     s = {v.name: v for v in expr.free_symbols}
     assert sympy.simplify(expr - 1 / (sympy.exp(s["p"] * s["q"] / (s["k"] * s["T"])) + 1)) == 0
+
+
+def test_one_group_is_found_where_the_neighbours_do_not_resolve_the_full_problem():
+    # cos(2*pi*a*b**2/c) (in no table): about eight periods over the data, so that the full
+    # problem and every pair reduction look like noise to the neighbours; the one group does not
+    rng = np.random.default_rng(1)
+    X = rng.uniform([1, 1, 1], [2, 2, 3], (1600, 3))
+    a, b, c = X.T
+    for y in (np.cos(2 * np.pi * a * b**2 / c), np.cos(2 * np.pi * a * b**2 / c) + 0.01 * rng.standard_normal(1600)):
+        found, _ = scale_reductions(X, y, time_budget=3)
+        assert found and found[0].groups == [[1, 2, -1]]
+
+
+def test_no_group_is_claimed_for_noise_or_for_two_groups():
+    rng = np.random.default_rng(1)
+    X = rng.uniform([1, 1, 1], [2, 2, 3], (1600, 3))
+    a, b, c = X.T
+    for y in (rng.standard_normal(1600), np.sin(9 * a * b) + np.sin(11 * b / c)):
+        found, _ = scale_reductions(X, y, time_budget=3)
+        assert not any(len(getattr(r, "groups", [])) == 1 for r in found)

@@ -222,7 +222,7 @@ def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_
     rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).round().astype(int)
     Xs, ys = X[rows], y[rows]
     full = Reduction((), [_unit(n, m) for m in range(n)], [0] * n)
-    base = _functional_error(*full.values(Xs, ys))
+    base = raw_base = _functional_error(*full.values(Xs, ys))
     stop = time.perf_counter() + time_budget
     kept = _scan(Xs, ys, base, stop, gain, max_base)
     if not kept and len(y) >= 200 and np.all(np.isfinite(y)) and np.all(np.isfinite(X)):
@@ -235,7 +235,53 @@ def scale_reductions(X: np.ndarray, y: np.ndarray, *, max_rows: int = 800, time_
             log.debug("symmetry: noisy target (neighbour error %.3g, smoothed %.3g)", base, smooth_base)
             base = smooth_base
             kept = _scan(Xs, smooth, base, stop, gain, max_base)
+    if not kept and not base <= max_base:
+        kept = _one_group(Xs, ys, raw_base, max_base, stop)
     return [r for _, r in sorted(kept, key=lambda p: p[0])], float(base)
+
+
+#: Exponents of the inputs in a single group (``E*t/h``) tried by :func:`_one_group`, for up to
+#: this many inputs.
+ONE_GROUP_EXPONENTS, ONE_GROUP_INPUTS = (-2, -1, 0, 1, 2), 5
+
+
+def _one_group(Xs, ys, base, max_base, stop) -> list:
+    """``[(score, reduction)]`` for ``y = f(prod x_j**p_j)``, one group of small integer
+    exponents, where the neighbours do not resolve the full problem (``base > max_base``).
+
+    A fast oscillation in several inputs (``sin(2*pi*E*t/h)**2``: seven periods) leaves the
+    neighbour error of the full problem, and of each pair reduction, near that of noise, so no
+    pair test is meaningful; but in the one right group the data are a curve, which the
+    neighbours resolve at once (0.007 against 0.6).  A group is kept when its error is below
+    ``max_base`` and a tenth of the full problem's, and no other group comes within a factor of
+    three of it (a real group has no rival; on a noisy target every group is as bad as the rest).
+    """
+    n = Xs.shape[1]
+    if not 2 <= n <= ONE_GROUP_INPUTS:
+        return []
+    scored = []
+    for exps in itertools.product(ONE_GROUP_EXPONENTS, repeat=n):
+        nz = [e for e in exps if e]
+        if len(nz) < 2 or nz[0] < 0 or np.gcd.reduce(np.abs(nz)) != 1:
+            continue
+        if time.perf_counter() > stop:
+            return []
+        r = Reduction((), _orient_for(Xs, [list(exps)]), [0] * n)
+        if not _valid(Xs, r):
+            continue
+        with np.errstate(all="ignore"):
+            G, t = r.values(Xs, ys)
+        r.score = _functional_error(G, t)
+        if np.isfinite(r.score):
+            scored.append(r)
+    scored.sort(key=lambda r: r.score)
+    if not scored or not (scored[0].score <= max_base and scored[0].score <= 0.1 * base):
+        return []
+    if len(scored) > 1 and scored[1].score < 3 * scored[0].score:
+        return []
+    log.debug("symmetry: one group %s (neighbour error %.3g, full problem %.3g)", scored[0].groups[0],
+              scored[0].score, base)
+    return [(scored[0].score / base, scored[0])]
 
 
 def _scan(Xs, ys, base, stop, gain, max_base) -> list:
