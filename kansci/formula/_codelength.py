@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ._candidates import unit_table
+from ._candidates import MAX_POWER, unit_table
 from ._complexity import complexity
 
 __all__ = [
@@ -66,11 +66,11 @@ def _rational_nats(r: sympy.Rational) -> float:
 
 
 def _power_nats(r: sympy.Rational) -> float:
-    """Nats to write ``r`` as ``(p/q)**k`` (k from 2 to 12), plus one for the power, or inf:
-    ``1953125/512`` is ``(5/2)**9``, a length scale inside a power law written out."""
+    """Nats to write ``r`` as ``(p/q)**k`` (k from 2 to ``MAX_POWER``), plus one for the power,
+    or inf: ``1953125/512`` is ``(5/2)**9``, a length scale inside a power law written out."""
     p, q = abs(int(r.p)), int(r.q)
     best = math.inf
-    for k in range(2, 13):
+    for k in range(2, MAX_POWER + 1):
         bp, ep = sympy.integer_nthroot(p, k)
         bq, eq = sympy.integer_nthroot(q, k)
         if ep and eq and (bp, bq) != (1, 1):
@@ -80,7 +80,8 @@ def _power_nats(r: sympy.Rational) -> float:
 
 def exact_constant_codelength(value: sympy.Expr) -> float:
     """Nats to write the exact number ``value``: ``log|p| + log q`` for ``(p/q)*unit``, plus the
-    unit's prior cost (0 for 1, 1 for pi, 1.5 for e or sqrt(2), ...).  Anything else costs
+    unit's prior cost (0 for 1, 1 for pi, 1.5 for e or sqrt(2), ...), or for a rational that
+    is an integer power of a simpler one its base's, the power's and one.  Anything else costs
     the sum over its rational atoms plus one nat per other atom or operation."""
     value = sympy.sympify(value)
     if value.is_Rational:
