@@ -180,17 +180,22 @@ def best_starts(pairs: np.ndarray, losses: np.ndarray, n_starts: int) -> list[np
     return starts
 
 
+def _spread_sample(data: EdgeData, subsample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(t, z, w)`` on up to ``subsample`` rows spread evenly over the sorted ``t`` (all when
+    fewer), the weights renormalised and ``z`` centred on them."""
+    n = data.t.size
+    idx = np.arange(n) if n <= subsample else np.argsort(data.t)[
+        np.unique(np.linspace(0, n - 1, subsample).round().astype(int))]
+    t, z, w = data.t[idx], data.z[idx], data.w[idx]
+    w = w / w.sum()
+    return t, z - w @ z, w
+
+
 def coarse_losses(
     prim: Primitive, data: EdgeData, pairs: np.ndarray, subsample: int
 ) -> np.ndarray:
     """Loss (unexplained fraction of variance) of every start, on a spread-out subsample."""
-    n = data.t.size
-    idx = np.arange(n) if n <= subsample else np.argsort(data.t)[
-        np.unique(np.linspace(0, n - 1, subsample).round().astype(int))
-    ]
-    t, z, w = data.t[idx], data.z[idx], data.w[idx]
-    w = w / w.sum()
-    z = z - w @ z
+    t, z, w = _spread_sample(data, subsample)
     u = pairs[:, :1] * (0.5 * (1.0 - t)) + pairs[:, 1:] * (0.5 * (1.0 + t))
     with np.errstate(all="ignore"):
         f = prim.numpy(u)
@@ -221,12 +226,7 @@ def periodogram_start(prim: Primitive, data: EdgeData, subsample: int = 192) -> 
     """
     if prim.name not in ("sin", "cos"):
         return None
-    n = data.t.size
-    idx = np.arange(n) if n <= subsample else np.argsort(data.t)[
-        np.unique(np.linspace(0, n - 1, subsample).round().astype(int))]
-    t, z, w = data.t[idx], data.z[idx], data.w[idx]
-    w = w / w.sum()
-    z = z - w @ z
+    t, z, w = _spread_sample(data, subsample)
     ang = _OMEGA[:, None] * t[None, :]
     C, S = np.cos(ang), np.sin(ang)
     C -= (C @ w)[:, None]
