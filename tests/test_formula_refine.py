@@ -103,3 +103,17 @@ def test_refine_drops_rows_with_missing_values():
     assert info.improved
     a_, b_ = float(refined.coeff(x)), float(refined.subs(x, 0))
     assert a_ == pytest.approx(3.0, abs=1e-9) and b_ == pytest.approx(1.0, abs=1e-9)
+
+
+def test_refine_pins_a_multiplicative_law_over_many_decades():
+    # a growth law over 20 decades: on y only the largest rows count, and from a start 1 %
+    # off the fit used to stall there; the fit on log|y| first pins every exponent
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 11, size=(800, 3)).astype(float)
+    Y = 1.5 * np.exp(1.3 * X[:, 0] + 2.1 * X[:, 1] + 0.9 * X[:, 2])
+    p, q, r = sympy.symbols("p q r", real=True)
+    start = 1.515 * sympy.exp(1.287 * p + 2.121 * q + 0.891 * r)
+    out, info = refine_constants(start, [p, q, r], X, Y)
+    assert info.improved
+    exponents = sorted(float(f) for f in out.atoms(sympy.Float))
+    assert np.allclose(exponents, [0.9, 1.3, 1.5, 2.1], rtol=1e-9), out

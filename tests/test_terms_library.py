@@ -41,3 +41,15 @@ def test_a_squared_cosine_of_one_input_is_a_column():
     assert _exact_within(found, y, dict(zip(symbols, (i0, theta)))), [str(e) for _, e in found[:3]]
 
 
+
+
+def test_a_product_of_powers_of_constants_is_linear_under_the_logarithm():
+    # a law in no table: a small rate times a factor per count of four integer events;
+    # log|y| is a constant plus a sum of the inputs, and is tried first.  The constant
+    # (log 2.5e-6) used to send the greedy steps off among the ratio columns log|y|*m
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 13, size=(1600, 4)).astype(float)
+    y = 2.5e-6 * 3.0 ** X[:, 0] * 0.5 ** X[:, 1] * 11.0 ** X[:, 2] * 1.25 ** X[:, 3]
+    symbols = sympy.symbols("n m k j")
+    found = term_candidates(X, y, symbols, time_budget=2, seed=0)
+    assert _exact_within(found, y, dict(zip(symbols, X.T)), k=1), [str(e) for _, e in found[:3]]

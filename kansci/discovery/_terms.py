@@ -228,6 +228,29 @@ def _transforms(y: np.ndarray):
         yield "log|y|", np.log(np.abs(y)), lambda t: sign * sympy.exp(t), lambda v: sign * np.exp(v)
 
 
+def _quadratic_residual(X: np.ndarray, t: np.ndarray) -> float:
+    """Relative residual of ``t`` fitted by a full quadratic in the inputs (least squares)."""
+    n_vars = X.shape[1]
+    cols = [np.ones(len(t)), *X.T, *(X[:, i] * X[:, j] for i in range(n_vars) for j in range(i, n_vars))]
+    A = np.column_stack(cols)
+    scale = float(np.std(t))
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(t))) or scale == 0:
+        return np.inf if scale else 0.0
+    coef, *_ = np.linalg.lstsq(A, t, rcond=None)
+    return float(np.std(t - A @ coef) / scale)
+
+
+def _ranked_transforms(X: np.ndarray, y: np.ndarray) -> list:
+    """:func:`_transforms`, the one under which the target is closest to a quadratic in the
+    inputs first (``log|y|`` of a product of powers of constants is linear, ``y**2`` of a
+    root of a sum of squares quadratic), so a short budget is spent where it pays; ties keep
+    the plain order, ``y`` first."""
+    found = list(_transforms(y))
+    score = [_quadratic_residual(X, t) for _, t, _, _ in found]
+    order = sorted(range(len(found)), key=lambda i: (round(score[i], 3), i))
+    return [found[i] for i in order]
+
+
 def _information(y: np.ndarray, pred: np.ndarray, n_coef: int) -> tuple[float, float]:
     """``(relative residual, BIC)`` of a candidate's values on the original target.
 
@@ -262,7 +285,8 @@ def term_candidates(
     fit clearly better, so under noise the closest fit of the most terms does not come first.
 
     Target transforms: ``y``, ``1/y``, ``y**2`` and ``log|y|`` (the last two where the target
-    keeps one sign), in that order while the time lasts.
+    keeps one sign), while the time lasts, the one closest to a quadratic in the inputs first
+    (see :func:`_ranked_transforms`).
 
     The expressions carry float coefficients to be refined and recognised downstream.
     """
@@ -278,7 +302,7 @@ def term_candidates(
         small = [j for j, e in enumerate(base_exprs) if e != 1 and len(e.free_symbols) <= 3
                  and not e.has(sympy.sin, sympy.cos)][:800]
         out: list[tuple[float, float, float, sympy.Expr]] = []
-        for name, t, inverse, inverse_values in _transforms(ys):
+        for name, t, inverse, inverse_values in _ranked_transforms(Xs, ys):
             if time.perf_counter() > deadline:
                 break
             if not np.all(np.isfinite(t)):
@@ -290,7 +314,16 @@ def term_candidates(
             A = np.column_stack([base, ratio_cols]) if ratios else base
             ok = np.all(np.isfinite(A), axis=0)
             idx = np.flatnonzero(ok)
-            best = _forward_select(A[:, idx], t, max_terms=max_terms, beam=beam, deadline=deadline)
+            # terms alone first: a ratio column T*(m - mean m) correlates with T itself, and
+            # greedy steps among them can walk past a plain sum (log|y| linear in the inputs)
+            plain = np.flatnonzero(idx < len(base_exprs))
+            best = {size: (rel, tuple(int(plain[k]) for k in subset)) for size, (rel, subset) in
+                    _forward_select(A[:, idx[plain]], t, max_terms=max_terms, beam=beam, deadline=deadline).items()}
+            if ratios and min((v[0] for v in best.values()), default=1.0) >= 1e-10:
+                for size, (rel, subset) in _forward_select(A[:, idx], t, max_terms=max_terms, beam=beam,
+                                                           deadline=deadline).items():
+                    if size not in best or rel < best[size][0]:
+                        best[size] = (rel, subset)
             exact_found = min((v[0] for v in best.values()), default=1.0) < 1e-10
             for size, (rel, subset) in best.items():
                 cols = [int(idx[k]) for k in subset]

@@ -25,6 +25,8 @@ INVALID_PENALTY = 100.0
 JACOBIAN_CAP = 20.0
 #: Above this many constants the Jacobian is taken by central differences.
 ANALYTIC_MAX_CONSTANTS = 12
+#: A one-signed target spanning more decades than this is also fitted on its logarithm first.
+LOG_SPAN = 3.0
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,9 @@ class Model:
         r = self.residuals(data, p)
         return float(np.sqrt(np.sum(r**2) / np.sum(data.w)))
 
-    def jacobian(self, data: FitData, p: Sequence[float]) -> np.ndarray:
-        """d residual / d parameter, shape (n, k); zero where the prediction is invalid."""
+    def derivatives(self, data: FitData, p: Sequence[float]) -> np.ndarray:
+        """d prediction / d parameter, shape (n, k), unweighted and unchecked."""
         p = np.asarray(p, dtype=float)
-        f = self.predict(data, p)
         J = np.empty((data.n, self.k))
         if self._derivs is not None:
             for i, g in enumerate(self._derivs):
@@ -174,7 +175,12 @@ class Model:
                 up[i] += h
                 down[i] -= h
                 J[:, i] = (self.predict(data, up) - self.predict(data, down)) / (2 * h)
-        J *= np.sqrt(data.w)[:, None]
+        return J
+
+    def jacobian(self, data: FitData, p: Sequence[float]) -> np.ndarray:
+        """d residual / d parameter, shape (n, k); zero where the prediction is invalid."""
+        f = self.predict(data, p)
+        J = self.derivatives(data, p) * np.sqrt(data.w)[:, None]
         J[~np.isfinite(f)] = 0.0
         J[~np.isfinite(J)] = 0.0
         if data.n >= 100:  # rows at a singular point (a square root near 0) have derivatives that
@@ -199,38 +205,86 @@ class Fit:
         return self.model.expr(self.params)
 
 
-def fit_model(model: Model, data: FitData, *, max_nfev: int | None = None) -> Fit:
-    """Least-squares fit of the model's parameters, keeping the start if nothing improves."""
-    p0 = model.p0
-    before = model.rmse(data, p0)
-    if model.k == 0:
-        info = RefineInfo(before, before, 0, 0, False, "no float constants")
-        return Fit(model, p0, before, info)
-    # A faint pull towards the start (1e-12 of each parameter's own curvature) pins
-    # directions the data cannot see (c*exp(u + d) only sees c*e**d), so degenerate
-    # constants stay near their composed values instead of drifting; it does not move
-    # identifiable constants measurably.
-    anchor = 1e-6 * np.sqrt(np.sum(model.jacobian(data, p0) ** 2, axis=0))
+def _least_squares(residuals, jacobian, p0: np.ndarray, anchor: np.ndarray, max_nfev: int):
+    """Levenberg-Marquardt on ``residuals`` plus the anchor rows; ``(p, nfev, message)``."""
     try:
         res = scipy.optimize.least_squares(
-            lambda p: np.concatenate([model.residuals(data, p), anchor * (p - p0)]),
+            lambda p: np.concatenate([residuals(p), anchor * (p - p0)]),
             p0,
-            jac=lambda p: np.vstack([model.jacobian(data, p), np.diag(anchor)]),
+            jac=lambda p: np.vstack([jacobian(p), np.diag(anchor)]),
             method="lm",  # the anchor rows keep it over-determined
             x_scale="jac",
             ftol=1e-13,
             xtol=1e-13,
             gtol=1e-13,
-            max_nfev=max_nfev if max_nfev is not None else 50 + 10 * model.k,
+            max_nfev=max_nfev,
         )
-        p, nfev, message = (
-            np.asarray(res.x, dtype=float),
-            int(res.nfev),
-            str(res.message),
-        )
+        return np.asarray(res.x, dtype=float), int(res.nfev), str(res.message)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        p, nfev, message = p0, 0, f"least squares failed: {exc}"
+        return p0, 0, f"least squares failed: {exc}"
+
+
+def _log_start(model: Model, data: FitData, p0: np.ndarray, max_nfev: int) -> np.ndarray | None:
+    """Parameters fitted to ``log|y|`` where the target keeps one sign over more than
+    ``LOG_SPAN`` decades and the start predicts that sign everywhere; else None.
+
+    On such a target a fit on ``y`` sees only its largest rows, and from an inexact start
+    (``exp(0.69*a + 1.1*b)`` over 20 decades) Levenberg-Marquardt stalls far from the optimum
+    that every row agrees on.  On logarithms each row counts by its relative error, which is
+    what a multiplicative law's constants are pinned by; the fit on ``y`` then starts there.
+    """
+    y = data.y
+    sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
+    if not sign or np.log10(np.max(np.abs(y)) / np.min(np.abs(y))) < LOG_SPAN:
+        return None
+    with np.errstate(all="ignore"):
+        if not np.all(sign * model.predict(data, p0) > 0):
+            return None
+        log_y, sw = np.log(np.abs(y)), np.sqrt(data.w)
+
+        def residuals(p):
+            r = sw * (np.log(sign * model.predict(data, p)) - log_y)
+            r[~np.isfinite(r)] = INVALID_PENALTY
+            return r
+
+        def jacobian(p):
+            J = model.derivatives(data, p) / model.predict(data, p)[:, None] * sw[:, None]
+            J[~np.isfinite(J)] = 0.0
+            return J
+
+        anchor = 1e-6 * np.sqrt(np.sum(jacobian(p0) ** 2, axis=0))
+        p, _, _ = _least_squares(residuals, jacobian, p0, anchor, max_nfev)
+    return p if np.all(np.isfinite(p)) and not np.array_equal(p, p0) else None
+
+
+def fit_model(model: Model, data: FitData, *, max_nfev: int | None = None) -> Fit:
+    """Least-squares fit of the model's parameters, keeping the start if nothing improves.
+
+    On a one-signed target spanning many decades the fit is also run from the optimum of
+    ``log|y|`` (see :func:`_log_start`), and the better of the two on ``y`` is kept."""
+    p0 = model.p0
+    before = model.rmse(data, p0)
+    if model.k == 0:
+        info = RefineInfo(before, before, 0, 0, False, "no float constants")
+        return Fit(model, p0, before, info)
+    nfev_cap = max_nfev if max_nfev is not None else 50 + 10 * model.k
+    # A faint pull towards the start (1e-12 of each parameter's own curvature) pins
+    # directions the data cannot see (c*exp(u + d) only sees c*e**d), so degenerate
+    # constants stay near their composed values instead of drifting; it does not move
+    # identifiable constants measurably.
+    anchor = 1e-6 * np.sqrt(np.sum(model.jacobian(data, p0) ** 2, axis=0))
+    p, nfev, message = _least_squares(
+        lambda q: model.residuals(data, q), lambda q: model.jacobian(data, q), p0, anchor, nfev_cap
+    )
     after = model.rmse(data, p) if np.all(np.isfinite(p)) else np.inf
+    p_log = _log_start(model, data, p0, nfev_cap)
+    if p_log is not None:
+        q, n_q, m_q = _least_squares(
+            lambda q: model.residuals(data, q), lambda q: model.jacobian(data, q), p_log, anchor, nfev_cap
+        )
+        after_q = model.rmse(data, q) if np.all(np.isfinite(q)) else np.inf
+        if after_q < after:
+            p, nfev, message, after = q, nfev + n_q, m_q + " (from the fit on log|y|)", after_q
     if not after < before:
         info = RefineInfo(
             before, before, model.k, nfev, False, message + " (kept original)"
