@@ -172,3 +172,30 @@ def test_continual_small_run():
     local = errors[(errors.model == "kan_local")]
     after1, after2 = local[local.phase == 0].set_index("region").rmse, local[local.phase == 1].set_index("region").rmse
     assert after1.loc[4] == pytest.approx(after2.loc[4], rel=1e-12)
+
+
+# ---------------------------------------------------------------- PDE solving
+def test_poisson_mlp_width_reaches_the_parameter_count():
+    from kansci.bench.poisson import mlp_width_for
+
+    for target in (9, 500, 5210, 8810):
+        w = mlp_width_for(target)
+        assert count_mlp(make_mlp([2, w, w, 1])) >= target > count_mlp(make_mlp([2, w - 1, w - 1, 1]))
+
+
+def test_poisson_small_run_compares_at_equal_steps_and_equal_time():
+    from kansci.bench import poisson
+
+    history, summary, sizes = poisson.run(steps=(2, 2), grids=(3, 6), mlp_widths=(4,), kan_widths=((2, 3, 1),),
+                                          n=7, progress=None)
+    assert list(summary.model) == ["kan", "mlp", "mlp"]
+    kan_params = int(summary.params.iloc[0])
+    wide = summary.iloc[-1]
+    assert wide.params >= 10 * kan_params  # the MLP of ten times the KAN's parameters is always there
+    assert set(history.groupby("shape").step.max()) == {4}  # trained as many steps
+    assert summary.rel_l2_at_kan_cpu.notna().iloc[0] and summary.rel_l2_at_kan_cpu.iloc[0] == summary.rel_l2.iloc[0]
+    assert sorted(sizes[sizes.model == "kan"].grid) == [3, 6]
+    kan_cpu = summary.cpu_seconds.iloc[0]
+    for shape, r in zip(summary["shape"], summary.itertuples()):
+        done = history[(history["shape"] == shape) & (history.cpu_seconds <= kan_cpu)]
+        assert (math.isnan(r.rel_l2_at_kan_cpu) and done.empty) or r.rel_l2_at_kan_cpu == done.rel_l2.iloc[-1]
