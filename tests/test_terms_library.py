@@ -53,15 +53,3 @@ def test_a_product_of_powers_of_constants_is_linear_under_the_logarithm():
     symbols = sympy.symbols("n m k j")
     found = term_candidates(X, y, symbols, time_budget=2, seed=0)
     assert _exact_within(found, y, dict(zip(symbols, X.T)), k=1), [str(e) for _, e in found[:3]]
-
-
-def test_an_inverse_root_of_a_squared_difference_plus_a_term_is_found():
-    # a law in no table, of a resonance's kind: 1/y**2 = (a**2 - 2*b**2)**2/4 + (a*c)**2/4,
-    # whose expanded terms a**4, a**2*b**2 and b**4 nearly cancel: no one of them correlates
-    # with the target alone, and only a search over subsets of the polynomial terms finds them
-    rng = np.random.default_rng(8)
-    a, b, c = (rng.uniform(0.5, 2.0, 800) for _ in range(3))
-    y = 2.0 / np.sqrt((a**2 - 2 * b**2) ** 2 + (a * c) ** 2)
-    symbols = sympy.symbols("a b c")
-    found = term_candidates(np.column_stack([a, b, c]), y, symbols, time_budget=5)
-    assert _exact_within(found, y, dict(zip(symbols, (a, b, c))), k=1), [str(e) for _, e in found[:3]]

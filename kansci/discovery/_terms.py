@@ -14,7 +14,6 @@ small beam, so a wrong first pick does not doom the search.
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ import sympy
 __all__ = ["term_candidates"]
 
 _MAX_COLUMNS = 6000
-#: Subsets of one size that the exhaustive search over the polynomial columns may solve.
-_MAX_SUBSETS = 60_000
 
 
 @dataclass
@@ -40,8 +37,8 @@ def _exponent_sets(X: np.ndarray, n_vars: int) -> list[list[sympy.Rational]]:
         ex = [sympy.Integer(e) for e in (-2, -1, 1, 2)]
         if np.all(X[:, j] > 0):
             ex += [sympy.Rational(-1, 2), sympy.Rational(1, 2)]
-        if n_vars <= 3:  # (fourth powers alone: the degree bound keeps them out of products)
-            ex += [sympy.Integer(e) for e in (-4, -3, 3, 4)]
+        if n_vars <= 3:
+            ex += [sympy.Integer(-3), sympy.Integer(3)]
         out.append(ex)
     return out
 
@@ -128,16 +125,15 @@ def _swap_refine(An, b, state, deadline, max_passes: int = 4):
     return key, Q, r
 
 
-def _exhaustive(An, b, pool: list[int], max_size: int, best: dict, deadline: float, *, cap: int = 30) -> None:
-    """Every subset of ``pool`` up to ``max_size`` columns, solved in batches from the Gram
-    matrix (subsets of four or more among the first ``cap`` of the pool only)."""
+def _exhaustive(An, b, pool: list[int], max_size: int, best: dict, deadline: float) -> None:
+    """Every subset of ``pool`` up to ``max_size`` columns, solved in batches from the Gram matrix."""
     pool = np.asarray(pool)
     G = An[:, pool].T @ An[:, pool]
     r = An[:, pool].T @ b
     bb = float(b @ b)
     bnorm = np.sqrt(bb) or 1.0
     for size in range(1, max_size + 1):
-        k = len(pool) if size <= 3 else min(len(pool), cap)
+        k = len(pool) if size <= 3 else min(len(pool), 30)
         combos = np.array(list(itertools.combinations(range(k), size)))
         if len(combos) == 0 or time.perf_counter() > deadline:
             break
@@ -179,15 +175,11 @@ def _screen(An, b, states, k: int) -> list[int]:
     return list(pool)
 
 
-def _forward_select(A: np.ndarray, b: np.ndarray, *, max_terms: int, beam: int, deadline: float,
-                    polynomial: list[int] | None = None):
+def _forward_select(A: np.ndarray, b: np.ndarray, *, max_terms: int, beam: int, deadline: float):
     """Best column subset per size: exhaustive among screened columns (up to 4), then a beam.
 
     The exhaustive pass settles most laws at once; the beam (forward selection with exact
-    refits, the leader improved by swaps) reaches larger subsets.  ``polynomial``: columns
-    searched exhaustively as well, in subsets as large as ``_MAX_SUBSETS`` allows (up to 4):
-    the expanded terms of a squared difference (``w0**4 - 2*w0**2*w**2 + w**4``) nearly cancel,
-    so none of them correlates with the target alone and screening and greedy steps miss them.
+    refits, the leader improved by swaps) reaches larger subsets.
     """
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
@@ -195,11 +187,6 @@ def _forward_select(A: np.ndarray, b: np.ndarray, *, max_terms: int, beam: int, 
     bnorm = np.linalg.norm(b) or 1.0
     best: dict[int, tuple[float, tuple[int, ...]]] = {}
     _exhaustive(An, b, _screen(An, b, [], 12), min(4, max_terms), best, deadline)
-    if polynomial and (not best or min(v[0] for v in best.values()) >= 1e-10):
-        n = len(polynomial)
-        max_size = min(4, max_terms) if math.comb(n, 3) <= _MAX_SUBSETS else min(2, max_terms)
-        cap = max(c for c in range(4, max(n, 4) + 1) if math.comb(c, 4) <= _MAX_SUBSETS)
-        _exhaustive(An, b, polynomial, max_size, best, deadline, cap=cap)
     if best and min(v[0] for v in best.values()) < 1e-10:
         return best
     states = [((), np.zeros((A.shape[0], 0)), b.copy())]
@@ -239,8 +226,6 @@ def _transforms(y: np.ndarray):
     if sign:
         yield "y^2", y**2, lambda t: sign * sympy.sqrt(t), lambda v: sign * np.sqrt(v)
         yield "log|y|", np.log(np.abs(y)), lambda t: sign * sympy.exp(t), lambda v: sign * np.exp(v)
-        # an inverse root of a sum: a resonance amplitude, a Lorentz factor, a field at a distance
-        yield "1/y^2", 1.0 / y**2, lambda t: sign / sympy.sqrt(t), lambda v: sign / np.sqrt(v)
 
 
 def _quadratic_residual(X: np.ndarray, t: np.ndarray) -> float:
@@ -299,8 +284,8 @@ def term_candidates(
     first by BIC on the original target (see :func:`_information`): fewer terms unless more
     fit clearly better, so under noise the closest fit of the most terms does not come first.
 
-    Target transforms: ``y``, ``1/y``, ``y**2``, ``log|y|`` and ``1/y**2`` (the last three where
-    the target keeps one sign), while the time lasts, the one closest to a quadratic in the inputs first
+    Target transforms: ``y``, ``1/y``, ``y**2`` and ``log|y|`` (the last two where the target
+    keeps one sign), while the time lasts, the one closest to a quadratic in the inputs first
     (see :func:`_ranked_transforms`).
 
     The expressions carry float coefficients to be refined and recognised downstream.
@@ -314,7 +299,6 @@ def term_candidates(
         keep = [j for j in range(lib.columns.shape[1]) if _usable(lib.columns[:, j])]
         base_exprs = [lib.exprs[j] for j in keep]
         base = lib.columns[:, keep]
-        is_polynomial = [not e.has(sympy.sin, sympy.cos) and e.is_polynomial(*symbols) for e in base_exprs]
         small = [j for j, e in enumerate(base_exprs) if e != 1 and len(e.free_symbols) <= 3
                  and not e.has(sympy.sin, sympy.cos)][:800]
         out: list[tuple[float, float, float, sympy.Expr]] = []
@@ -333,10 +317,8 @@ def term_candidates(
             # terms alone first: a ratio column T*(m - mean m) correlates with T itself, and
             # greedy steps among them can walk past a plain sum (log|y| linear in the inputs)
             plain = np.flatnonzero(idx < len(base_exprs))
-            polynomial = [k for k, j in enumerate(idx[plain]) if is_polynomial[j]]
             best = {size: (rel, tuple(int(plain[k]) for k in subset)) for size, (rel, subset) in
-                    _forward_select(A[:, idx[plain]], t, max_terms=max_terms, beam=beam, deadline=deadline,
-                                    polynomial=polynomial).items()}
+                    _forward_select(A[:, idx[plain]], t, max_terms=max_terms, beam=beam, deadline=deadline).items()}
             if ratios and min((v[0] for v in best.values()), default=1.0) >= 1e-10:
                 for size, (rel, subset) in _forward_select(A[:, idx], t, max_terms=max_terms, beam=beam,
                                                            deadline=deadline).items():
