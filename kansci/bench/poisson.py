@@ -21,8 +21,8 @@ The relative L2 error ``||u - u*|| / ||u*||`` on a 101 x 101 mesh of [-1, 1]^2 i
 after every step with the wall time and the process's CPU time (on a shared machine the CPU
 time is the better measure of the work).  "Trained as long" is reported both ways: the error
 after the same number of steps, and each model's error at the CPU time the KAN [2,10,1] took
-for all its steps (``rel_l2_at_kan_cpu``: the last step finished by then).  Writes ``poisson_history.csv``, ``poisson_summary.csv``
-and ``poisson.png``.
+for all its steps (``rel_l2_at_kan_cpu``: the last step finished by then).  Writes
+``poisson_history.csv``, ``poisson_summary.csv`` and ``poisson.png``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .._basis import BASE_FUNCTIONS
 from .._model import KAN
 from .._threads import use_threads
 from .. import pde
@@ -221,7 +222,7 @@ def main(argv=None) -> int:
                         "(default 5 10 20)")
     parser.add_argument("--steps", type=int, nargs="+", metavar="N", help="LBFGS steps on each grid (default 30 "
                         "each; 8 each with --quick)")
-    parser.add_argument("--kan-base", choices=["identity", "silu", "zero"], default="identity",
+    parser.add_argument("--kan-base", choices=sorted(BASE_FUNCTIONS), default="identity",
                         help="the KAN edges' residual function (default identity)")
     parser.add_argument("--mlp-activation", choices=["tanh", "silu"], default="tanh")
     parser.add_argument("--seed", type=int, default=0)
